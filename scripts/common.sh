@@ -1,0 +1,34 @@
+# shellcheck shell=bash
+# Shared by the scripts in this folder: where the data lives, and how a step reports.
+#
+# One cache directory outside the repo holds everything large:
+#   $VPOLL_CACHE/src/linux-source-6.12   the kernel source, the series applied with quilt
+#   $VPOLL_CACHE/kbuild/vm               the O= build directory of the test kernel
+#   $VPOLL_CACHE/logs                    full logs of the long steps
+# EFD_VPOLL_CACHE moves it; KERNEL_TREE names another source tree to build instead.
+
+VPOLL_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VPOLL_CACHE=${EFD_VPOLL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eventfd-vpoll}
+VPOLL_SOURCE_TARBALL=/usr/src/linux-source-6.12.tar.xz
+VPOLL_SRC=${KERNEL_TREE:-$VPOLL_CACHE/src/linux-source-6.12}
+VPOLL_KBUILD=$VPOLL_CACHE/kbuild/vm
+VPOLL_BZIMAGE=$VPOLL_KBUILD/arch/x86/boot/bzImage
+VPOLL_LOGS=$VPOLL_CACHE/logs
+
+# step NAME COMMAND...: run COMMAND, then print one line with NAME and its time.
+step() {
+	local name=$1 start=$SECONDS rc=0
+	shift
+	printf '==> %s\n' "$name" >&2
+	"$@" || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		printf '==> %s: FAILED (exit %d) after %ds\n' "$name" "$rc" $((SECONDS - start)) >&2
+		return "$rc"
+	fi
+	printf '==> %s: done in %ds\n' "$name" $((SECONDS - start)) >&2
+}
+
+die() {
+	printf '%s: error: %s\n' "${0##*/}" "$*" >&2
+	exit 1
+}
