@@ -1,0 +1,1057 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// vpoll-bench: what an EFD_VPOLL event costs next to a plain eventfd, a pipe,
+// an AF_UNIX socketpair and the wrapper's emulated (socketpair) backend.
+// Runs inside the patched kernel (bench/run-bench boots it); prints progress
+// lines starting with '#' and, at the end, the raw samples as one JSON
+// document between the lines "=== BEGIN RESULTS ===" / "=== END RESULTS ===".
+// bench/report.py turns them into medians, ratios, verdicts, a table and a plot.
+//
+// Method: every benchmark runs its contenders interleaved (rep r runs every
+// case once, in an order rotated by r), so that a slow phase of the TCG host
+// hits all contenders alike and the ratio of rep r's pair is meaningful.
+// Each rep is a timed loop calibrated to a fixed duration.
+
+#include "eventfd_vpoll.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+[[noreturn]] void die(const char *fmt, ...)
+{
+	int e = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	std::fprintf(stderr, "vpoll-bench: ");
+	std::vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	std::fprintf(stderr, " (errno %d: %s)\n", e, std::strerror(e));
+	std::exit(1);
+}
+
+void note(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	std::printf("# ");
+	std::vprintf(fmt, ap);
+	std::printf("\n");
+	va_end(ap);
+	std::fflush(stdout);
+}
+
+double mono_ns()
+{
+	timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
+// The guest of scripts/vm-run has no clocksource better than jiffies (no
+// HPET or ACPI PM timer to calibrate the TSC against, so the kernel marks the
+// TSC unstable): CLOCK_MONOTONIC moves in 4 ms steps.  Time with the TSC
+// instead (under TCG it follows the host's TSC), converted to ns with a rate
+// measured against CLOCK_MONOTONIC over a long interval.
+double ns_per_tick = 1;
+
+double now_ns()
+{
+	return static_cast<double>(__rdtsc()) * ns_per_tick;
+}
+
+void calibrate_tsc(double seconds)
+{
+	double m0 = mono_ns();
+	double t0 = static_cast<double>(__rdtsc());
+	usleep(static_cast<useconds_t>(seconds * 1e6));
+	double m1 = mono_ns();
+	double t1 = static_cast<double>(__rdtsc());
+	ns_per_tick = (m1 - m0) / (t1 - t0);
+}
+
+void pin_self(int cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		die("sched_setaffinity(%d)", cpu);
+}
+
+// Options.
+struct options {
+	bool quick = false;     // a smoke test: few reps, small counts
+	long mem_count = 100000;
+	double block_ms = 1;    // duration of one timed block of a micro benchmark
+	int blocks = 31;        // blocks per rep (a rep's figure is their median)
+	int reps = 61;          // reps of the micro benchmarks
+	std::string only;       // comma list of groups, empty = all
+} opt;
+
+bool wanted(const char *group)
+{
+	if (opt.only.empty())
+		return true;
+	std::string s = "," + opt.only + ",";
+	return s.find(std::string(",") + group + ",") != std::string::npos;
+}
+
+// ------------------------------------------------------------------ JSON
+
+struct json {
+	std::string s;
+	void raw(const std::string &t) { s += t; }
+	void key(const char *k) { s += '"'; s += k; s += "\":"; }
+	void str(const std::string &v) { s += '"'; s += v; s += '"'; }
+	void num(double v)
+	{
+		char b[64];
+		std::snprintf(b, sizeof(b), "%.6g", v);
+		s += b;
+	}
+	void arr(const std::vector<double> &v)
+	{
+		s += '[';
+		for (std::size_t i = 0; i < v.size(); i++) {
+			if (i)
+				s += ',';
+			num(v[i]);
+		}
+		s += ']';
+	}
+	void comma() { if (!s.empty() && s.back() != '{' && s.back() != '[') s += ','; }
+};
+
+// ------------------------------------------------------------------ mechanisms
+
+// One virtual "readiness" channel: set() makes wait_fd() readable, clear()
+// makes it unreadable again.
+struct channel {
+	virtual ~channel() = default;
+	virtual int wait_fd() const = 0;
+	virtual void set() = 0;
+	virtual void clear() = 0;
+};
+
+struct vpoll_channel : channel {
+	int fd;
+	vpoll_channel()
+	{
+		fd = eventfd(0, EFD_VPOLL | EFD_CLOEXEC | EFD_NONBLOCK);
+		if (fd < 0)
+			die("eventfd(EFD_VPOLL): is this the patched kernel?");
+	}
+	~vpoll_channel() override { close(fd); }
+	int wait_fd() const override { return fd; }
+	void set() override
+	{
+		std::uint64_t c = EFD_VPOLL_ADDEVENTS | EPOLLIN;
+		if (write(fd, &c, 8) != 8)
+			die("vpoll ADD");
+	}
+	void clear() override
+	{
+		std::uint64_t c = EFD_VPOLL_DELEVENTS | EPOLLIN;
+		if (write(fd, &c, 8) != 8)
+			die("vpoll DEL");
+	}
+};
+
+struct eventfd_channel : channel {
+	int fd;
+	eventfd_channel()
+	{
+		fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (fd < 0)
+			die("eventfd");
+	}
+	~eventfd_channel() override { close(fd); }
+	int wait_fd() const override { return fd; }
+	void set() override
+	{
+		std::uint64_t one = 1;
+		if (write(fd, &one, 8) != 8)
+			die("eventfd write");
+	}
+	void clear() override
+	{
+		std::uint64_t v;
+		if (read(fd, &v, 8) != 8)
+			die("eventfd read");
+	}
+};
+
+struct pipe_channel : channel {
+	int p[2];
+	pipe_channel()
+	{
+		if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+			die("pipe2");
+	}
+	~pipe_channel() override { close(p[0]); close(p[1]); }
+	int wait_fd() const override { return p[0]; }
+	void set() override
+	{
+		char c = 'x';
+		if (write(p[1], &c, 1) != 1)
+			die("pipe write");
+	}
+	void clear() override
+	{
+		char c;
+		if (read(p[0], &c, 1) != 1)
+			die("pipe read");
+	}
+};
+
+struct socket_channel : channel {
+	int s[2];
+	socket_channel()
+	{
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, s) < 0)
+			die("socketpair");
+	}
+	~socket_channel() override { close(s[0]); close(s[1]); }
+	int wait_fd() const override { return s[0]; }
+	void set() override
+	{
+		char c = 'x';
+		if (send(s[1], &c, 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
+			die("send");
+	}
+	void clear() override
+	{
+		char c;
+		if (recv(s[0], &c, 1, MSG_DONTWAIT) != 1)
+			die("recv");
+	}
+};
+
+// The wrapper's emulated backend.  A fresh one shows vpoll::writable (what a
+// fresh socket shows); IN can only be raised and cleared as the group
+// vpoll::readable (IN|RDNORM), so "add(in)" is add(readable).
+struct emulated_channel : channel {
+	vpoll::eventfd_vpoll ev;
+	emulated_channel()
+	{
+		std::error_code ec;
+		ev = vpoll::eventfd_vpoll(vpoll::writable, EFD_CLOEXEC | EFD_NONBLOCK,
+					  vpoll::backend::emulated, ec);
+		if (ec) {
+			errno = ec.value();
+			die("emulated eventfd_vpoll");
+		}
+	}
+	int wait_fd() const override { return ev.fd(); }
+	void set() override
+	{
+		std::error_code ec;
+		ev.add(vpoll::readable, ec);
+		if (ec) {
+			errno = ec.value();
+			die("emulated add");
+		}
+	}
+	void clear() override
+	{
+		std::error_code ec;
+		ev.del(vpoll::readable, ec);
+		if (ec) {
+			errno = ec.value();
+			die("emulated del");
+		}
+	}
+};
+
+const char *const mech_names[] = {"vpoll", "eventfd", "pipe", "socketpair", "emulated"};
+constexpr int n_mech = 5;
+
+std::unique_ptr<channel> make_channel(int m)
+{
+	switch (m) {
+	case 0: return std::make_unique<vpoll_channel>();
+	case 1: return std::make_unique<eventfd_channel>();
+	case 2: return std::make_unique<pipe_channel>();
+	case 3: return std::make_unique<socket_channel>();
+	default: return std::make_unique<emulated_channel>();
+	}
+}
+
+// ------------------------------------------------------------------ harness
+
+// A case: run(iters) does iters operations; the harness times it.
+struct bench_case {
+	std::string label;
+	std::function<void(long)> run;
+	long iters = 0;
+	std::vector<double> ns; // ns per operation, one per rep
+};
+
+// Find the iteration count that makes one block last about `ms`.
+long calibrate(const std::function<void(long)> &run, double ms)
+{
+	long iters = 1;
+	for (;;) {
+		double t = 1e300; // the fastest of three: a preempted try would stop too early
+		for (int i = 0; i < 3; i++) {
+			double t0 = now_ns();
+			run(iters);
+			t = std::min(t, now_ns() - t0);
+		}
+		if (t > ms * 1e6 / 2 || iters > (1L << 30))
+			return std::max(1L, static_cast<long>(static_cast<double>(iters) * ms * 1e6 / t));
+		iters *= 2;
+	}
+}
+
+double median(std::vector<double> v);
+
+// Rep r runs `blocks` rounds; a round times one block of every case, in an
+// order rotated by r and by the round.  A rep's figure for a case is the
+// median of its block times: a block that the loaded host preempted (the
+// guest's vCPU thread does not run, but the TSC goes on) is an outlier there,
+// and the contenders' figures of one rep come from the same stretch of time.
+void run_interleaved(std::vector<bench_case> &cases, int reps, double block_ms, int blocks)
+{
+	for (auto &c : cases) {
+		c.iters = calibrate(c.run, block_ms);
+		c.run(c.iters); // warm up
+	}
+	const std::size_t n = cases.size();
+	for (int r = 0; r < reps; r++) {
+		std::vector<std::vector<double>> sub(n);
+		for (int b = 0; b < blocks; b++)
+			for (std::size_t k = 0; k < n; k++) {
+				std::size_t i = (k + static_cast<std::size_t>(r + b)) % n;
+				bench_case &c = cases[i];
+				double t0 = now_ns();
+				c.run(c.iters);
+				sub[i].push_back((now_ns() - t0) / static_cast<double>(c.iters));
+			}
+		for (std::size_t i = 0; i < n; i++)
+			cases[i].ns.push_back(median(sub[i]));
+	}
+}
+
+double median(std::vector<double> v)
+{
+	if (v.empty())
+		return 0;
+	std::sort(v.begin(), v.end());
+	std::size_t n = v.size();
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// ------------------------------------------------------------------ waiting
+
+struct waiter {
+	bool use_epoll;
+	int fd;
+	int ep = -1;
+	waiter(int fd_, bool epoll_) : use_epoll(epoll_), fd(fd_)
+	{
+		if (use_epoll) {
+			ep = epoll_create1(EPOLL_CLOEXEC);
+			if (ep < 0)
+				die("epoll_create1");
+			epoll_event e{};
+			e.events = EPOLLIN;
+			e.data.fd = fd;
+			if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) < 0)
+				die("epoll_ctl");
+		}
+	}
+	~waiter()
+	{
+		if (ep >= 0)
+			close(ep);
+	}
+	void wait()
+	{
+		if (use_epoll) {
+			epoll_event e;
+			for (;;) {
+				int n = epoll_wait(ep, &e, 1, -1);
+				if (n == 1)
+					return;
+				if (n < 0 && errno != EINTR)
+					die("epoll_wait");
+			}
+		}
+		pollfd p = {fd, POLLIN, 0};
+		for (;;) {
+			int n = poll(&p, 1, -1);
+			if (n == 1)
+				return;
+			if (n < 0 && errno != EINTR)
+				die("poll");
+		}
+	}
+};
+
+// ------------------------------------------------------------------ 1. set and clear
+
+void bench_setclear(json &out)
+{
+	note("setclear: set-and-clear, no waiter and one epoll waiter registered");
+	std::vector<std::unique_ptr<channel>> chans;
+	std::vector<int> eps;
+	std::vector<bench_case> cases;
+	for (int w = 0; w < 2; w++) {
+		for (int m = 0; m < n_mech; m++) {
+			chans.push_back(make_channel(m));
+			channel *c = chans.back().get();
+			if (w) {
+				int ep = epoll_create1(EPOLL_CLOEXEC);
+				epoll_event e{};
+				e.events = EPOLLIN;
+				if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, c->wait_fd(), &e) < 0)
+					die("epoll for the waiter");
+				eps.push_back(ep);
+			}
+			bench_case bc;
+			bc.label = std::string(mech_names[m]) + (w ? "/epoll" : "/none");
+			bc.run = [c](long iters) {
+				for (long i = 0; i < iters; i++) {
+					c->set();
+					c->clear();
+				}
+			};
+			cases.push_back(std::move(bc));
+		}
+	}
+	run_interleaved(cases, opt.reps, opt.block_ms, opt.blocks);
+	out.comma();
+	out.key("setclear");
+	out.raw("[");
+	for (std::size_t i = 0; i < cases.size(); i++) {
+		const auto &c = cases[i];
+		out.comma();
+		out.raw("{");
+		out.key("mech"); out.str(mech_names[i % n_mech]);
+		out.raw(","); out.key("waiter"); out.str(i < n_mech ? "none" : "epoll");
+		out.raw(","); out.key("iters"); out.num(static_cast<double>(c.iters));
+		out.raw(","); out.key("ns"); out.arr(c.ns);
+		out.raw("}");
+		note("  %-20s median %8.1f ns per set+clear", c.label.c_str(), median(c.ns));
+	}
+	out.raw("]");
+	for (int ep : eps)
+		close(ep);
+}
+
+// ------------------------------------------------------------------ 2. hand-off
+
+// Thread A (the main thread) sets channel a; B, waiting on a, clears it and
+// sets b; A, waiting on b, clears it.  Time per hand-off = round trip / 2.
+// B lives as long as the case, blocked between A's blocks.
+struct pingpong {
+	std::unique_ptr<channel> a, b;
+	bool use_epoll;
+	std::atomic<bool> stop{false}, ready{false};
+	std::unique_ptr<waiter> wa;
+	std::thread tb;
+
+	pingpong(int mech, bool epoll_, int cpu_b)
+		: a(make_channel(mech)), b(make_channel(mech)), use_epoll(epoll_)
+	{
+		wa = std::make_unique<waiter>(b->wait_fd(), use_epoll);
+		tb = std::thread([this, cpu_b] {
+			pin_self(cpu_b);
+			waiter w(a->wait_fd(), use_epoll);
+			ready.store(true);
+			for (;;) {
+				w.wait();
+				if (stop.load())
+					break;
+				a->clear();
+				b->set();
+			}
+		});
+		while (!ready.load())
+			sched_yield();
+	}
+	void run(long iters)
+	{
+		for (long i = 0; i < iters; i++) {
+			a->set();
+			wa->wait();
+			b->clear();
+		}
+	}
+	~pingpong()
+	{
+		stop.store(true);
+		a->set();
+		tb.join();
+	}
+};
+
+void bench_handoff(json &out, bool cross)
+{
+	note("handoff: two threads ping-pong readiness (%s CPU)", cross ? "different" : "same");
+	std::vector<std::unique_ptr<pingpong>> pps;
+	std::vector<bench_case> cases;
+	for (int w = 0; w < (cross ? 1 : 2); w++)
+		for (int m = 0; m < n_mech; m++) {
+			pps.push_back(std::make_unique<pingpong>(m, w == 0, cross ? 1 : 0));
+			pingpong *pp = pps.back().get();
+			bench_case bc;
+			bc.label = std::string(mech_names[m]) + (w == 0 ? "/epoll" : "/poll");
+			bc.run = [pp](long iters) { pp->run(iters); };
+			cases.push_back(std::move(bc));
+		}
+	run_interleaved(cases, cross ? std::max(5, opt.reps / 2) : opt.reps, opt.block_ms * 2,
+			opt.blocks);
+	out.comma();
+	out.key(cross ? "handoff_cross" : "handoff");
+	out.raw("[");
+	for (std::size_t i = 0; i < cases.size(); i++) {
+		auto &c = cases[i];
+		for (auto &v : c.ns)
+			v /= 2; // round trip -> one hand-off
+		out.comma();
+		out.raw("{");
+		out.key("mech"); out.str(mech_names[i % n_mech]);
+		out.raw(","); out.key("wait"); out.str(pps[i]->use_epoll ? "epoll" : "poll");
+		out.raw(","); out.key("iters"); out.num(static_cast<double>(c.iters));
+		out.raw(","); out.key("ns"); out.arr(c.ns);
+		out.raw("}");
+		note("  %-16s median %8.1f ns per hand-off", c.label.c_str(), median(c.ns));
+	}
+	out.raw("]");
+}
+
+// ------------------------------------------------------------------ 3. memory
+
+void write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t r = write(fd, text, std::strlen(text));
+	(void)r;
+	close(fd);
+}
+
+std::map<std::string, long> read_meminfo()
+{
+	std::map<std::string, long> m;
+	FILE *f = std::fopen("/proc/meminfo", "re");
+	if (!f)
+		die("/proc/meminfo");
+	char name[64];
+	long kb;
+	while (std::fscanf(f, "%63[^:]: %ld%*[^\n]\n", name, &kb) == 2)
+		m[name] = kb * 1024;
+	std::fclose(f);
+	return m;
+}
+
+// Bytes in each slab cache (num_slabs * pagesperslab * page size).
+std::map<std::string, long> read_slabinfo()
+{
+	std::map<std::string, long> m;
+	FILE *f = std::fopen("/proc/slabinfo", "re");
+	if (!f)
+		return m;
+	char line[512];
+	const long page = sysconf(_SC_PAGESIZE);
+	while (std::fgets(line, sizeof(line), f)) {
+		char name[128];
+		long active, num, objsize, perslab, pages, aslabs, nslabs, shared, a, b, c;
+		if (std::sscanf(line, "%127s %ld %ld %ld %ld %ld : tunables %ld %ld %ld : slabdata %ld %ld %ld",
+				name, &active, &num, &objsize, &perslab, &pages, &a, &b, &c, &aslabs,
+				&nslabs, &shared) == 12)
+			m[name] = nslabs * pages * page;
+	}
+	std::fclose(f);
+	return m;
+}
+
+long count_fds()
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		die("/proc/self/fd");
+	long n = 0;
+	while (dirent *e = readdir(d))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; // the directory's own fd
+}
+
+// Let frees deferred by RCU finish, drop caches, fold the per-CPU counters.
+void settle()
+{
+	sync();
+	for (int i = 0; i < 3; i++) {
+		write_file("/proc/sys/vm/drop_caches", "3");
+		usleep(300000);
+	}
+	write_file("/proc/sys/vm/stat_refresh", "1");
+}
+
+struct objects {
+	virtual ~objects() = default;
+	virtual void create(long n) = 0;
+	virtual void destroy() = 0;
+};
+
+struct fd_objects : objects {
+	int kind;
+	std::vector<int> fds;
+	std::vector<vpoll::eventfd_vpoll> emu;
+	explicit fd_objects(int k) : kind(k) {}
+	void create(long n) override
+	{
+		fds.reserve(static_cast<std::size_t>(n) * 2);
+		if (kind == 4)
+			emu.reserve(static_cast<std::size_t>(n));
+		for (long i = 0; i < n; i++) {
+			int p[2];
+			switch (kind) {
+			case 0:
+				p[0] = eventfd(0, EFD_VPOLL | EFD_CLOEXEC | EFD_NONBLOCK);
+				if (p[0] < 0)
+					die("eventfd(EFD_VPOLL) #%ld", i);
+				fds.push_back(p[0]);
+				break;
+			case 1:
+				p[0] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+				if (p[0] < 0)
+					die("eventfd #%ld", i);
+				fds.push_back(p[0]);
+				break;
+			case 2:
+				if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+					die("pipe2 #%ld", i);
+				fds.push_back(p[0]);
+				fds.push_back(p[1]);
+				break;
+			case 3:
+				if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, p) < 0)
+					die("socketpair #%ld", i);
+				fds.push_back(p[0]);
+				fds.push_back(p[1]);
+				break;
+			default: {
+				std::error_code ec;
+				emu.emplace_back(vpoll::writable, EFD_CLOEXEC | EFD_NONBLOCK,
+						 vpoll::backend::emulated, ec);
+				if (ec) {
+					errno = ec.value();
+					die("emulated #%ld", i);
+				}
+			}
+			}
+		}
+	}
+	void destroy() override
+	{
+		for (int fd : fds)
+			close(fd);
+		fds.clear();
+		fds.shrink_to_fit();
+		emu.clear();
+		emu.shrink_to_fit();
+	}
+};
+
+void bench_memory(json &out)
+{
+	const long n = opt.mem_count;
+	const char *kinds[] = {"vpoll", "eventfd", "pipe", "socketpair", "emulated"};
+	const int reps = opt.quick ? 1 : 3;
+	note("memory: %ld objects of each kind, %d reps", n, reps);
+	// Grow the fd table to its final size first (it never shrinks), and warm
+	// every cache once.
+	for (int k = 0; k < 5; k++) {
+		fd_objects o(k);
+		o.create(k == 3 ? n : n / 10);
+		o.destroy();
+	}
+	struct sample {
+		double slab, unrecl, avail, fds;
+		std::map<std::string, long> caches;
+	};
+	std::vector<std::vector<sample>> res(5);
+	for (int r = 0; r < reps; r++) {
+		for (int j = 0; j < 5; j++) {
+			int k = (j + r) % 5;
+			fd_objects o(k);
+			settle();
+			auto m0 = read_meminfo();
+			auto s0 = read_slabinfo();
+			long f0 = count_fds();
+			o.create(n);
+			write_file("/proc/sys/vm/stat_refresh", "1");
+			auto m1 = read_meminfo();
+			auto s1 = read_slabinfo();
+			long f1 = count_fds();
+			o.destroy();
+			sample s;
+			const double dn = static_cast<double>(n);
+			s.slab = static_cast<double>(m1["Slab"] - m0["Slab"]) / dn;
+			s.unrecl = static_cast<double>(m1["SUnreclaim"] - m0["SUnreclaim"]) / dn;
+			s.avail = static_cast<double>(m0["MemAvailable"] - m1["MemAvailable"]) / dn;
+			s.fds = static_cast<double>(f1 - f0) / dn;
+			for (auto &[name, bytes] : s1) {
+				long d = bytes - s0[name];
+				if (std::labs(d) >= n * 4)
+					s.caches[name] = d;
+			}
+			note("  %-10s slab %7.1f B (unreclaimable %7.1f), MemAvailable -%7.1f B, %.2f fds per object",
+			     kinds[k], s.slab, s.unrecl, s.avail, s.fds);
+			res[static_cast<std::size_t>(k)].push_back(std::move(s));
+		}
+	}
+	out.comma();
+	out.key("memory");
+	out.raw("{");
+	out.key("count"); out.num(static_cast<double>(n));
+	out.raw(","); out.key("cases"); out.raw("[");
+	for (int k = 0; k < 5; k++) {
+		auto &v = res[static_cast<std::size_t>(k)];
+		std::vector<double> slab, unrecl, avail, fds;
+		for (auto &s : v) {
+			slab.push_back(s.slab);
+			unrecl.push_back(s.unrecl);
+			avail.push_back(s.avail);
+			fds.push_back(s.fds);
+		}
+		out.comma();
+		out.raw("{");
+		out.key("kind"); out.str(kinds[k]);
+		out.raw(","); out.key("slab_bytes"); out.arr(slab);
+		out.raw(","); out.key("sunreclaim_bytes"); out.arr(unrecl);
+		out.raw(","); out.key("memavailable_bytes"); out.arr(avail);
+		out.raw(","); out.key("fds"); out.arr(fds);
+		out.raw(","); out.key("caches"); out.raw("{");
+		for (auto &[name, d] : v.front().caches) {
+			out.comma();
+			out.key(name.c_str());
+			out.num(static_cast<double>(d) / static_cast<double>(n));
+		}
+		out.raw("}}");
+	}
+	out.raw("]}");
+}
+
+// ------------------------------------------------------------------ 4. scale
+
+void bench_scale(json &out)
+{
+	const std::vector<long> sizes = opt.quick ? std::vector<long>{1, 1000, 10000}
+						  : std::vector<long>{1, 1000, 100000};
+	note("scale: one epoll set of N vpoll fds, one random fd toggled per round");
+	struct set {
+		long n;
+		int ep;
+		std::vector<int> fds;
+		std::vector<std::uint32_t> order;
+	};
+	std::vector<std::unique_ptr<set>> sets;
+	std::mt19937 rng(12345);
+	for (long n : sizes) {
+		auto s = std::make_unique<set>();
+		s->n = n;
+		s->ep = epoll_create1(EPOLL_CLOEXEC);
+		if (s->ep < 0)
+			die("epoll_create1");
+		for (long i = 0; i < n; i++) {
+			int fd = eventfd(0, EFD_VPOLL | EFD_CLOEXEC | EFD_NONBLOCK);
+			if (fd < 0)
+				die("eventfd(EFD_VPOLL) #%ld", i);
+			epoll_event e{};
+			e.events = EPOLLIN;
+			e.data.u32 = static_cast<std::uint32_t>(i);
+			if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &e) < 0)
+				die("epoll_ctl #%ld", i);
+			s->fds.push_back(fd);
+		}
+		std::uniform_int_distribution<std::uint32_t> pick(0, static_cast<std::uint32_t>(n - 1));
+		s->order.resize(1 << 16);
+		for (auto &o : s->order)
+			o = pick(rng);
+		sets.push_back(std::move(s));
+	}
+	std::vector<bench_case> cases;
+	for (auto &sp : sets) {
+		set *s = sp.get();
+		bench_case bc;
+		bc.label = std::to_string(s->n);
+		bc.run = [s](long iters) {
+			for (long i = 0; i < iters; i++) {
+				std::uint32_t k = s->order[static_cast<std::size_t>(i) & 0xffff];
+				int fd = s->fds[k];
+				std::uint64_t c = EFD_VPOLL_ADDEVENTS | EPOLLIN;
+				if (write(fd, &c, 8) != 8)
+					die("ADD");
+				epoll_event e[4];
+				int r = epoll_wait(s->ep, e, 4, -1);
+				if (r != 1 || e[0].data.u32 != k)
+					die("epoll_wait returned %d (fd #%u)", r, k);
+				c = EFD_VPOLL_DELEVENTS | EPOLLIN;
+				if (write(fd, &c, 8) != 8)
+					die("DEL");
+			}
+		};
+		cases.push_back(std::move(bc));
+	}
+	run_interleaved(cases, opt.reps, opt.block_ms, opt.blocks);
+	out.comma();
+	out.key("scale");
+	out.raw("[");
+	for (std::size_t i = 0; i < cases.size(); i++) {
+		out.comma();
+		out.raw("{");
+		out.key("nfds"); out.num(static_cast<double>(sets[i]->n));
+		out.raw(","); out.key("iters"); out.num(static_cast<double>(cases[i].iters));
+		out.raw(","); out.key("ns"); out.arr(cases[i].ns);
+		out.raw("}");
+		note("  %6ld fds: median %8.1f ns per round", sets[i]->n, median(cases[i].ns));
+	}
+	out.raw("]");
+	for (auto &s : sets) {
+		for (int fd : s->fds)
+			close(fd);
+		close(s->ep);
+	}
+}
+
+// ------------------------------------------------------------------ 5. fan-out
+
+// N waiter threads, each with its own epoll set holding the vpoll fd
+// (EPOLLIN|EPOLLET, plus EPOLLEXCLUSIVE or not).  A round: ADD IN, wait until
+// the expected number of waiters (N, or 1 for exclusive) has returned from
+// epoll_wait, DEL IN.  Every thread runs on CPU 0 as in the hand-off test.
+struct fanout {
+	int fd, quit, done;
+	bool exclusive;
+	int nwaiters;
+	std::atomic<long> woken{0}, target{-1};
+	std::atomic<int> ready{0};
+	std::atomic<bool> stop{false};
+	std::vector<std::thread> threads;
+
+	fanout(int n, bool excl) : exclusive(excl), nwaiters(n)
+	{
+		fd = eventfd(0, EFD_VPOLL | EFD_CLOEXEC | EFD_NONBLOCK);
+		quit = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		done = eventfd(0, EFD_CLOEXEC);
+		if (fd < 0 || quit < 0 || done < 0)
+			die("fanout fds");
+		for (int i = 0; i < n; i++)
+			threads.emplace_back([this] { body(); });
+		while (ready.load() < n)
+			sched_yield();
+	}
+	void body()
+	{
+		pin_self(0);
+		int ep = epoll_create1(EPOLL_CLOEXEC);
+		epoll_event e{};
+		e.events = EPOLLIN | EPOLLET | (exclusive ? static_cast<std::uint32_t>(EPOLLEXCLUSIVE) : 0u);
+		e.data.u32 = 1;
+		if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) < 0)
+			die("fanout epoll_ctl");
+		e.events = EPOLLIN;
+		e.data.u32 = 2;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, quit, &e) < 0)
+			die("fanout epoll_ctl quit");
+		ready.fetch_add(1);
+		for (;;) {
+			epoll_event got;
+			int r = epoll_wait(ep, &got, 1, -1);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r != 1)
+				die("fanout epoll_wait");
+			if (stop.load())
+				break;
+			long n = woken.fetch_add(1) + 1;
+			if (n == target.load()) {
+				std::uint64_t one = 1;
+				if (write(done, &one, 8) != 8)
+					die("done write");
+			}
+		}
+		close(ep);
+	}
+	void rounds(long iters)
+	{
+		const long expect = exclusive ? 1 : nwaiters;
+		for (long i = 0; i < iters; i++) {
+			target.store(woken.load() + expect);
+			std::uint64_t c = EFD_VPOLL_ADDEVENTS | EPOLLIN;
+			if (write(fd, &c, 8) != 8)
+				die("ADD");
+			std::uint64_t v;
+			if (read(done, &v, 8) != 8)
+				die("done read");
+			c = EFD_VPOLL_DELEVENTS | EPOLLIN;
+			if (write(fd, &c, 8) != 8)
+				die("DEL");
+		}
+	}
+	~fanout()
+	{
+		stop.store(true);
+		std::uint64_t one = 1;
+		if (write(quit, &one, 8) != 8)
+			die("quit");
+		for (auto &t : threads)
+			t.join();
+		close(fd);
+		close(quit);
+		close(done);
+	}
+};
+
+void bench_fanout(json &out)
+{
+	const std::vector<int> ns = {1, 2, 4, 8, 16, 32, 64};
+	note("fanout: N epoll waiters on one vpoll fd, plain vs EPOLLEXCLUSIVE");
+	std::vector<std::unique_ptr<fanout>> fos;
+	std::vector<bench_case> cases;
+	for (int excl = 0; excl < 2; excl++)
+		for (int n : ns) {
+			fos.push_back(std::make_unique<fanout>(n, excl != 0));
+			fanout *f = fos.back().get();
+			bench_case bc;
+			bc.label = std::to_string(n) + (excl ? "/exclusive" : "/plain");
+			bc.run = [f](long iters) { f->rounds(iters); };
+			cases.push_back(std::move(bc));
+		}
+	run_interleaved(cases, std::max(5, opt.reps / 4), opt.block_ms * 8, std::max(5, opt.blocks / 2));
+	out.comma();
+	out.key("fanout");
+	out.raw("[");
+	for (std::size_t i = 0; i < cases.size(); i++) {
+		out.comma();
+		out.raw("{");
+		out.key("waiters"); out.num(fos[i]->nwaiters);
+		out.raw(","); out.key("mode"); out.str(fos[i]->exclusive ? "exclusive" : "plain");
+		out.raw(","); out.key("iters"); out.num(static_cast<double>(cases[i].iters));
+		out.raw(","); out.key("ns"); out.arr(cases[i].ns);
+		out.raw("}");
+		note("  %-14s median %9.1f ns per round", cases[i].label.c_str(), median(cases[i].ns));
+	}
+	out.raw("]");
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		std::string a = argv[i];
+		if (a == "--quick") {
+			opt.quick = true;
+			opt.reps = 5;
+			opt.blocks = 5;
+			opt.mem_count = 10000;
+		} else if (a == "--reps" && i + 1 < argc) {
+			opt.reps = std::atoi(argv[++i]);
+		} else if (a == "--block-ms" && i + 1 < argc) {
+			opt.block_ms = std::atof(argv[++i]);
+		} else if (a == "--blocks" && i + 1 < argc) {
+			opt.blocks = std::atoi(argv[++i]);
+		} else if (a == "--count" && i + 1 < argc) {
+			opt.mem_count = std::atol(argv[++i]);
+		} else if (a == "--only" && i + 1 < argc) {
+			opt.only = argv[++i];
+		} else {
+			std::fprintf(stderr,
+				     "usage: vpoll-bench [--quick] [--reps N] [--blocks N] [--block-ms MS] [--count N]\n"
+				     "                   [--only setclear,handoff,handoff_cross,memory,scale,fanout]\n");
+			return 2;
+		}
+	}
+	setvbuf(stdout, nullptr, _IOLBF, 0);
+
+	// Probe: the native backend must be there (the patched kernel).
+	int probe = eventfd(0, EFD_VPOLL);
+	if (probe < 0) {
+		std::fprintf(stderr, "vpoll-bench: this kernel has no EFD_VPOLL: run it with scripts/vm-run\n");
+		return 77;
+	}
+	close(probe);
+
+	// 100,000 socketpairs are 200,000 fds.
+	write_file("/proc/sys/fs/nr_open", "2097152");
+	write_file("/proc/sys/fs/file-max", "4194304");
+	rlimit rl = {1 << 20, 1 << 20};
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		die("setrlimit(RLIMIT_NOFILE, 1048576): run as root");
+	pin_self(0);
+
+	calibrate_tsc(opt.quick ? 0.3 : 2.0);
+
+	utsname u;
+	uname(&u);
+	json out;
+	out.raw("{");
+	out.key("kernel"); out.str(std::string(u.sysname) + " " + u.release + " " + u.machine);
+	out.raw(","); out.key("cpus"); out.num(static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN)));
+	out.raw(","); out.key("reps"); out.num(opt.reps);
+	out.raw(","); out.key("blocks"); out.num(opt.blocks);
+	out.raw(","); out.key("block_ms"); out.num(opt.block_ms);
+	out.raw(","); out.key("tsc_ghz"); out.num(1 / ns_per_tick);
+	out.raw(","); out.key("quick"); out.raw(opt.quick ? "true" : "false");
+	note("vpoll-bench on %s %s, %ld CPUs, %d reps of %d blocks of %.2f ms", u.sysname, u.release,
+	     sysconf(_SC_NPROCESSORS_ONLN), opt.reps, opt.blocks, opt.block_ms);
+
+	double t0 = now_ns();
+	// The memory test first, while the VM is quiet.
+	if (wanted("memory"))
+		bench_memory(out);
+	if (wanted("setclear"))
+		bench_setclear(out);
+	if (wanted("handoff"))
+		bench_handoff(out, false);
+	if (wanted("handoff_cross") && sysconf(_SC_NPROCESSORS_ONLN) > 1)
+		bench_handoff(out, true);
+	if (wanted("scale"))
+		bench_scale(out);
+	if (wanted("fanout"))
+		bench_fanout(out);
+	out.raw(",");
+	out.key("seconds");
+	out.num((now_ns() - t0) / 1e9);
+	out.raw("}");
+	std::printf("=== BEGIN RESULTS ===\n%s\n=== END RESULTS ===\n", out.s.c_str());
+	return 0;
+}
