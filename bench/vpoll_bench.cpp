@@ -531,8 +531,10 @@ void bench_handoff(json &out, bool cross)
 			bc.run = [pp](long iters) { pp->run(iters); };
 			cases.push_back(std::move(bc));
 		}
-	run_interleaved(cases, cross ? std::max(5, opt.reps / 2) : opt.reps, opt.block_ms * 2,
-			opt.blocks);
+	// Hand-offs are the noisiest figure (each one is a wake-up and a context
+	// switch of the guest's one CPU): twice the reps, half again the blocks.
+	run_interleaved(cases, cross ? std::max(5, opt.reps / 2) : opt.reps * 2, opt.block_ms * 2,
+			opt.blocks * 3 / 2);
 	out.comma();
 	out.key(cross ? "handoff_cross" : "handoff");
 	out.raw("[");
@@ -771,80 +773,146 @@ void bench_memory(json &out)
 
 // ------------------------------------------------------------------ 4. scale
 
+// Cases: vpoll with 1, 1,000, 100,000 fds in the set, a random fd per round
+// (the target); the same with plain eventfds (write 1, epoll_wait, read: the
+// floor); the 100,000-fd vpoll set toggling always the same fd ("hot": is it
+// the size of the set, or the cold memory of a random fd?); and a user-space
+// pointer chase through 4 KiB and 64 MiB (ns per dependent load: what a cold
+// cache line and TLB entry cost under TCG).
 void bench_scale(json &out)
 {
-	const std::vector<long> sizes = opt.quick ? std::vector<long>{1, 1000, 10000}
-						  : std::vector<long>{1, 1000, 100000};
-	note("scale: one epoll set of N vpoll fds, one random fd toggled per round");
+	const long big = opt.quick ? 10000 : 100000;
+	const std::vector<long> sizes = {1, 1000, big};
+	note("scale: one epoll set of N fds, one random fd toggled per round");
 	struct set {
+		bool vpoll;
+		bool hot;
 		long n;
 		int ep;
+		int fd0;
 		std::vector<int> fds;
 		std::vector<std::uint32_t> order;
 	};
-	std::vector<std::unique_ptr<set>> sets;
+	std::vector<std::shared_ptr<set>> sets;
 	std::mt19937 rng(12345);
-	for (long n : sizes) {
-		auto s = std::make_unique<set>();
-		s->n = n;
-		s->ep = epoll_create1(EPOLL_CLOEXEC);
-		if (s->ep < 0)
-			die("epoll_create1");
-		for (long i = 0; i < n; i++) {
-			int fd = eventfd(0, EFD_VPOLL | EFD_CLOEXEC | EFD_NONBLOCK);
-			if (fd < 0)
-				die("eventfd(EFD_VPOLL) #%ld", i);
-			epoll_event e{};
-			e.events = EPOLLIN;
-			e.data.u32 = static_cast<std::uint32_t>(i);
-			if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &e) < 0)
-				die("epoll_ctl #%ld", i);
-			s->fds.push_back(fd);
+	for (int kind = 0; kind < 2; kind++)
+		for (long n : sizes) {
+			auto s = std::make_shared<set>();
+			s->vpoll = kind == 0;
+			s->hot = false;
+			s->n = n;
+			s->ep = epoll_create1(EPOLL_CLOEXEC);
+			if (s->ep < 0)
+				die("epoll_create1");
+			for (long i = 0; i < n; i++) {
+				int fd = eventfd(0, (s->vpoll ? EFD_VPOLL : 0) | EFD_CLOEXEC | EFD_NONBLOCK);
+				if (fd < 0)
+					die("eventfd #%ld", i);
+				epoll_event e{};
+				e.events = EPOLLIN;
+				e.data.u32 = static_cast<std::uint32_t>(i);
+				if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &e) < 0)
+					die("epoll_ctl #%ld", i);
+				s->fds.push_back(fd);
+				if (fd != s->fds[0] + static_cast<int>(i))
+					die("the fds of a scale set are not consecutive");
+			}
+			s->fd0 = s->fds[0];
+			std::uniform_int_distribution<std::uint32_t> pick(0, static_cast<std::uint32_t>(n - 1));
+			s->order.resize(1 << 16);
+			for (auto &o : s->order)
+				o = pick(rng);
+			sets.push_back(s);
 		}
-		std::uniform_int_distribution<std::uint32_t> pick(0, static_cast<std::uint32_t>(n - 1));
-		s->order.resize(1 << 16);
-		for (auto &o : s->order)
-			o = pick(rng);
-		sets.push_back(std::move(s));
+	{
+		// The big vpoll set again, toggling one fd (its middle one) every round.
+		auto s = std::make_shared<set>(*sets[2]);
+		s->hot = true;
+		std::fill(s->order.begin(), s->order.end(), static_cast<std::uint32_t>(big / 2));
+		sets.push_back(s);
 	}
 	std::vector<bench_case> cases;
 	for (auto &sp : sets) {
 		set *s = sp.get();
 		bench_case bc;
-		bc.label = std::to_string(s->n);
+		bc.label = std::string(s->vpoll ? "vpoll" : "eventfd") + "/" + std::to_string(s->n) +
+			   (s->hot ? "/hot" : "/random");
 		bc.run = [s](long iters) {
 			for (long i = 0; i < iters; i++) {
 				std::uint32_t k = s->order[static_cast<std::size_t>(i) & 0xffff];
-				int fd = s->fds[k];
-				std::uint64_t c = EFD_VPOLL_ADDEVENTS | EPOLLIN;
+				// fds are consecutive (checked below): no random user-space load
+				int fd = s->fd0 + static_cast<int>(k);
+				std::uint64_t c = s->vpoll ? EFD_VPOLL_ADDEVENTS | EPOLLIN : 1;
 				if (write(fd, &c, 8) != 8)
 					die("ADD");
 				epoll_event e[4];
 				int r = epoll_wait(s->ep, e, 4, -1);
 				if (r != 1 || e[0].data.u32 != k)
 					die("epoll_wait returned %d (fd #%u)", r, k);
-				c = EFD_VPOLL_DELEVENTS | EPOLLIN;
-				if (write(fd, &c, 8) != 8)
-					die("DEL");
+				if (s->vpoll) {
+					c = EFD_VPOLL_DELEVENTS | EPOLLIN;
+					if (write(fd, &c, 8) != 8)
+						die("DEL");
+				} else if (read(fd, &c, 8) != 8) {
+					die("read");
+				}
 			}
 		};
 		cases.push_back(std::move(bc));
 	}
 	run_interleaved(cases, opt.reps, opt.block_ms, opt.blocks);
+	// Pointer chases: a random cyclic permutation of 64-byte lines.  Run on
+	// their own afterwards: the 64 MiB one evicts everything.
+	std::vector<bench_case> chase_cases;
+	std::vector<std::shared_ptr<std::vector<std::uint64_t>>> chases;
+	for (std::size_t bytes : {std::size_t(4096), std::size_t(64) << 20}) {
+		std::size_t lines = bytes / 64;
+		auto v = std::make_shared<std::vector<std::uint64_t>>(bytes / 8);
+		std::vector<std::size_t> perm(lines);
+		for (std::size_t i = 0; i < lines; i++)
+			perm[i] = i;
+		std::shuffle(perm.begin() + 1, perm.end(), rng);
+		for (std::size_t i = 0; i < lines; i++)
+			(*v)[perm[i] * 8] = perm[(i + 1) % lines] * 8;
+		chases.push_back(v);
+		std::uint64_t *base = v->data();
+		bench_case bc;
+		bc.label = "chase/" + std::to_string(bytes);
+		bc.run = [base](long iters) {
+			std::uint64_t at = 0;
+			for (long i = 0; i < iters; i++)
+				at = base[at];
+			asm volatile("" : : "r"(at));
+		};
+		chase_cases.push_back(std::move(bc));
+	}
+	run_interleaved(chase_cases, std::max(5, opt.reps / 4), opt.block_ms, opt.blocks);
+	for (auto &c : chase_cases)
+		cases.push_back(std::move(c));
 	out.comma();
 	out.key("scale");
 	out.raw("[");
 	for (std::size_t i = 0; i < cases.size(); i++) {
 		out.comma();
 		out.raw("{");
-		out.key("nfds"); out.num(static_cast<double>(sets[i]->n));
+		if (i < sets.size()) {
+			out.key("mech"); out.str(sets[i]->vpoll ? "vpoll" : "eventfd");
+			out.raw(","); out.key("nfds"); out.num(static_cast<double>(sets[i]->n));
+			out.raw(","); out.key("pattern"); out.str(sets[i]->hot ? "hot" : "random");
+		} else {
+			out.key("mech"); out.str("chase");
+			out.raw(","); out.key("bytes"); out.num(i == sets.size() ? 4096 : 64 << 20);
+		}
 		out.raw(","); out.key("iters"); out.num(static_cast<double>(cases[i].iters));
 		out.raw(","); out.key("ns"); out.arr(cases[i].ns);
 		out.raw("}");
-		note("  %6ld fds: median %8.1f ns per round", sets[i]->n, median(cases[i].ns));
+		note("  %-22s median %8.1f ns per %s", cases[i].label.c_str(), median(cases[i].ns),
+		     i < sets.size() ? "round" : "load");
 	}
 	out.raw("]");
 	for (auto &s : sets) {
+		if (s->hot)
+			continue; // shares the fds of the random big set
 		for (int fd : s->fds)
 			close(fd);
 		close(s->ep);
