@@ -227,26 +227,25 @@ def markdown(raw, host, res, targets):
             add("| %s | %s | (%s) | %s | - |" % (t["id"], t["target"], t["note"], fmt_ratio(t["ratio"])))
         else:
             add("| %s | %s | %s | %s | %s |" % (t["id"], t["target"], bound, fmt_ratio(t["ratio"]), t["verdict"]))
+    def mechanism_table(title, group, columns):
+        """One row per mechanism, two variants (KEY, LABEL) side by side, each with × vpoll."""
+        (ka, la), (kb, lb) = columns
+        add("")
+        add(title)
+        add("")
+        add("| mechanism | %s | × vpoll | %s | × vpoll |" % (la, lb))
+        add("|---|---|---|---|---|")
+        for m in MECHS:
+            a, b = res[group]["%s/%s" % (m, ka)], res[group]["%s/%s" % (m, kb)]
+            add("| %s | %s | %s | %s | %s |" % (MECH_LABEL[m], fmt_ns(a), fmt_ratio(a["vs_vpoll"]),
+                                              fmt_ns(b), fmt_ratio(b["vs_vpoll"])))
+
     if res["setclear"]:
-        add("")
-        add("### 1. Set-and-clear (ns per set+clear pair)")
-        add("")
-        add("| mechanism | no waiter | × vpoll | one epoll waiter | × vpoll |")
-        add("|---|---|---|---|---|")
-        for m in MECHS:
-            a, b = res["setclear"]["%s/none" % m], res["setclear"]["%s/epoll" % m]
-            add("| %s | %s | %s | %s | %s |" % (MECH_LABEL[m], fmt_ns(a), fmt_ratio(a["vs_vpoll"]),
-                                              fmt_ns(b), fmt_ratio(b["vs_vpoll"])))
+        mechanism_table("### 1. Set-and-clear (ns per set+clear pair)", "setclear",
+                        [("none", "no waiter"), ("epoll", "one epoll waiter")])
     if res["handoff"]:
-        add("")
-        add("### 2. Hand-off latency (ns per one-way hand-off, two threads on one CPU)")
-        add("")
-        add("| mechanism | epoll_wait | × vpoll | poll | × vpoll |")
-        add("|---|---|---|---|---|")
-        for m in MECHS:
-            a, b = res["handoff"]["%s/epoll" % m], res["handoff"]["%s/poll" % m]
-            add("| %s | %s | %s | %s | %s |" % (MECH_LABEL[m], fmt_ns(a), fmt_ratio(a["vs_vpoll"]),
-                                              fmt_ns(b), fmt_ratio(b["vs_vpoll"])))
+        mechanism_table("### 2. Hand-off latency (ns per one-way hand-off, two threads on one CPU)",
+                        "handoff", [("epoll", "epoll_wait"), ("poll", "poll")])
     if res["memory"]:
         mem = res["memory"]
         add("")
