@@ -34,3 +34,20 @@ die() {
 	printf '%s: error: %s\n' "${0##*/}" "$*" >&2
 	exit 1
 }
+
+# fragment_survived FRAGMENT DOTCONFIG: every option FRAGMENT sets, or unsets with
+# "# CONFIG_X is not set", is so in DOTCONFIG; names each one that is not.
+fragment_survived() {
+	local line rc=0
+	while IFS= read -r line; do
+		case $line in
+		'# CONFIG_'*' is not set') ;;
+		''|'#'*) continue ;;
+		esac
+		if ! grep -qxF -- "$line" "$2"; then
+			echo "kconfig: '$line' did not survive allnoconfig (a dependency is missing?)" >&2
+			rc=1
+		fi
+	done <"$1"
+	return $rc
+}
