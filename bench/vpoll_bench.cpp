@@ -77,11 +77,10 @@ double mono_ns()
 	return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
 }
 
-// The guest of scripts/vm-run has no clocksource better than jiffies (no
-// HPET or ACPI PM timer to calibrate the TSC against, so the kernel marks the
-// TSC unstable): CLOCK_MONOTONIC moves in 4 ms steps.  Time with the TSC
-// instead (under TCG it follows the host's TSC), converted to ns with a rate
-// measured against CLOCK_MONOTONIC over a long interval.
+// Blocks are timed with the TSC (under TCG the guest reads the host's TSC),
+// converted to ns with a rate measured against CLOCK_MONOTONIC over a long
+// interval: it does not depend on the guest's clocksource, which is jiffies,
+// in 4 ms steps, whenever the kernel finds no HPET or PM timer (no ACPI).
 double ns_per_tick = 1;
 
 double now_ns()
@@ -532,7 +531,7 @@ void bench_handoff(json &out, bool cross)
 			cases.push_back(std::move(bc));
 		}
 	// Hand-offs are the noisiest figure (each one is a wake-up and a context
-	// switch of the guest's one CPU): twice the reps, half again the blocks.
+	// switch): twice the reps, half again the blocks.
 	run_interleaved(cases, cross ? std::max(5, opt.reps / 2) : opt.reps * 2, opt.block_ms * 2,
 			opt.blocks * 3 / 2);
 	out.comma();
