@@ -4,7 +4,7 @@
  * (lockdep, KASAN, kmemleak) booted by stress/run-debug.
  *
  *   vpoll_stress stress   [--seconds N] [--writers N] [--seed S]
- *   vpoll_stress pingpong [--count N] [--family NAME] [--timeout-ms N]
+ *   vpoll_stress pingpong [--count N] [--max-seconds N] [--family NAME] [--timeout-ms N]
  *   vpoll_stress badinput [--fuzz N] [--seed S]
  *   vpoll_stress hygiene  [--fds N] [--batch N]
  *
@@ -997,6 +997,8 @@ struct pp {
 	int timeout_ms;
 	int side;	/* 0: asserts EPOLLIN, waits EPOLLOUT; 1: the reverse */
 	int cpu;	/* pinned there, or -1 */
+	double deadline;	/* side 0 stops there (now()), or 0 */
+	_Atomic long long *done;	/* the hand-offs side 0 started: side 1 answers that many */
 };
 
 static void *pp_side(void *p)
@@ -1022,6 +1024,12 @@ static void *pp_side(void *p)
 		return NULL;
 	}
 	for (i = 0; i < a->count; i++) {
+		if (a->side == 0 && a->deadline && now() > a->deadline) {
+			/* Out of time: tell side 1 before the assert that wakes it. */
+			atomic_store(a->done, i);
+			vw(a->fd, MOD | give);
+			break;
+		}
 		if (a->side == 0 && vw(a->fd, MOD | give))
 			a->errors++;
 		do {
@@ -1034,15 +1042,19 @@ static void *pp_side(void *p)
 				goto out;
 			}
 		} while (!(rev[0] & want));
+		if (a->side == 1 && i >= atomic_load(a->done))
+			break;
 		if (a->side == 1 && vw(a->fd, MOD | give))
 			a->errors++;
 	}
+	a->count = i;
 out:
 	ws_close(&w);
 	return NULL;
 }
 
-static int cmd_pingpong(long long count, int only, int timeout_ms)
+/* count hand-offs per family, or as many as fit in max_seconds (when not 0). */
+static int cmd_pingpong(long long count, int max_seconds, int only, int timeout_ms)
 {
 	/* With two CPUs, the sides are pinned apart: every hand-off wakes a thread on the other CPU. */
 	int f, n = 0, smp = sysconf(_SC_NPROCESSORS_ONLN) > 1;
@@ -1050,9 +1062,11 @@ static int cmd_pingpong(long long count, int only, int timeout_ms)
 	for (f = 0; f < NFAMILIES; f++)
 		n += (only < 0 || only == f) && f != F_EPOLL_EXCL;
 	printf("1..%d\n", n);
-	note("ping-pong: %lld hand-offs per family, %d ms timeout on every wait, %s", count,
-	     timeout_ms, smp ? "the two threads pinned to CPUs 0 and 1" : "one CPU");
+	note("ping-pong: %lld hand-offs per family (at most %d s each, 0: no limit), %d ms timeout "
+	     "on every wait, %s", count, max_seconds, timeout_ms,
+	     smp ? "the two threads pinned to CPUs 0 and 1" : "one CPU");
 	for (f = 0; f < NFAMILIES; f++) {
+		_Atomic long long done = count;
 		struct pp a, b;
 		pthread_t ta, tb;
 		double t0, dt;
@@ -1066,10 +1080,12 @@ static int cmd_pingpong(long long count, int only, int timeout_ms)
 		a.count = count;
 		a.timeout_ms = timeout_ms;
 		a.cpu = smp ? 0 : -1;
+		a.done = &done;
 		b = a;
 		b.side = 1;
 		b.cpu = smp ? 1 : -1;
 		t0 = now();
+		a.deadline = max_seconds ? t0 + max_seconds : 0;
 		pthread_create(&ta, NULL, pp_side, &a);
 		pthread_create(&tb, NULL, pp_side, &b);
 		pthread_join(ta, NULL);
@@ -1078,7 +1094,8 @@ static int cmd_pingpong(long long count, int only, int timeout_ms)
 		close(a.fd);
 		tap_result(!a.timeouts && !b.timeouts && !a.errors && !b.errors,
 			   "%s: %lld hand-offs in %.1f s (%.1f us each), %lld timeouts, %lld errors",
-			   family_name[f], count, dt, dt * 1e6 / count, a.timeouts + b.timeouts,
+			   family_name[f], a.count, dt, dt * 1e6 / (a.count ? a.count : 1),
+			   a.timeouts + b.timeouts,
 			   a.errors + b.errors);
 	}
 	return tap_failed;
@@ -1535,7 +1552,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: vpoll_stress stress   [--seconds N] [--writers N] [--seed S]\n"
-		"       vpoll_stress pingpong [--count N] [--family NAME] [--timeout-ms N]\n"
+		"       vpoll_stress pingpong [--count N] [--max-seconds N] [--family NAME] [--timeout-ms N]\n"
 		"       vpoll_stress badinput [--fuzz N] [--seed S]\n"
 		"       vpoll_stress hygiene  [--fds N] [--batch N]\n");
 	exit(2);
@@ -1544,7 +1561,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	long long count = 100000, fuzz = 1000000, fds = 1000000;
-	int seconds = 60, wpp = 2, only = -1, timeout_ms = 5000, batch = 1000, i, f;
+	int seconds = 60, max_seconds = 0, wpp = 2, only = -1, timeout_ms = 5000, batch = 1000, i, f;
 	uint64_t seed = 1;
 	const char *cmd;
 
@@ -1565,6 +1582,8 @@ int main(int argc, char **argv)
 			seed = strtoull(v, NULL, 0);
 		else if (!strcmp(o, "--count"))
 			count = strtoll(v, NULL, 0);
+		else if (!strcmp(o, "--max-seconds"))
+			max_seconds = atoi(v);
 		else if (!strcmp(o, "--timeout-ms"))
 			timeout_ms = atoi(v);
 		else if (!strcmp(o, "--fuzz"))
@@ -1592,7 +1611,8 @@ int main(int argc, char **argv)
 		fuzz = strtoll(getenv("VPOLL_STRESS_FUZZ"), NULL, 0);
 	if (getenv("VPOLL_STRESS_FDS"))
 		fds = strtoll(getenv("VPOLL_STRESS_FDS"), NULL, 0);
-	if (wpp < 1 || 2 * wpp > MAXWRITERS || seconds < 1 || count < 1 || batch < 70 || !seed)
+	if (wpp < 1 || 2 * wpp > MAXWRITERS || seconds < 1 || count < 1 || max_seconds < 0 ||
+	    batch < 70 || !seed)
 		usage();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
@@ -1604,7 +1624,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "stress"))
 		return cmd_stress(seconds, wpp, seed);
 	if (!strcmp(cmd, "pingpong"))
-		return cmd_pingpong(count, only, timeout_ms);
+		return cmd_pingpong(count, max_seconds, only, timeout_ms);
 	if (!strcmp(cmd, "badinput"))
 		return cmd_badinput(fuzz, seed);
 	if (!strcmp(cmd, "hygiene"))
