@@ -16,6 +16,8 @@ VPOLL_KBUILD=$VPOLL_CACHE/kbuild/vm
 VPOLL_BZIMAGE=$VPOLL_KBUILD/arch/x86/boot/bzImage
 # Other kernel variants (kconfig/NAME.config on top of kconfig/vm.config) build in kbuild/NAME.
 VPOLL_LOGS=$VPOLL_CACHE/logs
+# ccache keeps its objects in the same cache, unless CCACHE_DIR says otherwise.
+export CCACHE_DIR=${CCACHE_DIR:-$VPOLL_CACHE/ccache}
 
 # step NAME COMMAND...: run COMMAND, then print one line with NAME and its time.
 step() {
@@ -50,4 +52,13 @@ fragment_survived() {
 		fi
 	done <"$1"
 	return $rc
+}
+
+# debian_repos: "URI SUITE" for each of Debian's own repositories this machine's apt uses (from
+# apt-cache policy, so sources.list and deb822 files alike; other origins are left out).
+debian_repos() {
+	apt-cache policy | awk '
+		/^ *[0-9]+ [a-z+]+:\/\// { uri = $2; n = split($3, s, "/"); suite = s[1]; next }
+		/^ *release / && uri != "" { if ($0 ~ /[ ,]o=Debian(,|$)/) print uri, suite; uri = "" }' |
+		sort -u
 }
