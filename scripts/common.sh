@@ -4,7 +4,7 @@
 # One cache directory outside the repo holds everything large:
 #   $VPOLL_CACHE/src/linux-source-6.12   the kernel source, the series applied with quilt
 #   $VPOLL_CACHE/kbuild/vm               the O= build directory of the test kernel
-#   $VPOLL_CACHE/kbuild/NAME             the same for a variant (kconfig/NAME.config on top)
+#   $VPOLL_CACHE/kbuild/NAME             the same for a variant (scripts/kconfig/NAME.config on top)
 #   $VPOLL_CACHE/logs                    full logs of the long steps
 # EFD_VPOLL_CACHE moves it; KERNEL_TREE names another source tree to build instead.
 
@@ -14,7 +14,7 @@ VPOLL_SOURCE_TARBALL=/usr/src/linux-source-6.12.tar.xz
 VPOLL_SRC=${KERNEL_TREE:-$VPOLL_CACHE/src/linux-source-6.12}
 VPOLL_KBUILD=$VPOLL_CACHE/kbuild/vm
 VPOLL_BZIMAGE=$VPOLL_KBUILD/arch/x86/boot/bzImage
-# Other kernel variants (kconfig/NAME.config on top of kconfig/vm.config) build in kbuild/NAME.
+# Other kernel variants (scripts/kconfig/NAME.config on top of scripts/kconfig/vm.config) build in kbuild/NAME.
 VPOLL_LOGS=$VPOLL_CACHE/logs
 # ccache keeps its objects in the same cache, unless CCACHE_DIR says otherwise.
 export CCACHE_DIR=${CCACHE_DIR:-$VPOLL_CACHE/ccache}

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Uses every constant the series adds to <linux/eventfd.h>, against the installed uapi headers
- * alone (no C library): compiled by kbuild/check-build for each architecture, and as C11 and
+ * alone (no C library): compiled by scripts/checks/check-build for each architecture, and as C11 and
  * C++17 by the lint suite.
  */
 #include <linux/eventfd.h>

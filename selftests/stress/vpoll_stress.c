@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vpoll_stress: reliability tests for EFD_VPOLL, meant for the debug kernel
- * (lockdep, KASAN, kmemleak) booted by stress/run-debug.
+ * (lockdep, KASAN, kmemleak) booted by scripts/vm-run-debug.
  *
  *   vpoll_stress stress   [--seconds N] [--writers N] [--seed S]
  *   vpoll_stress pingpong [--count N] [--max-seconds N] [--family NAME] [--timeout-ms N]
