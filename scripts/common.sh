@@ -1,25 +1,65 @@
 # shellcheck shell=bash
-# Shared by the scripts in this folder: where the data lives, and how a step reports.
+# Shared by the scripts in this folder: where the data lives, how a step reports, how a kernel
+# log is judged.
 #
-# One cache directory outside the repo holds everything large:
-#   $VPOLL_CACHE/src/linux-source-6.12   the kernel source, the series applied with quilt
-#   $VPOLL_CACHE/kbuild/vm               the O= build directory of the test kernel
-#   $VPOLL_CACHE/kbuild/NAME             the same for a variant (scripts/kconfig/NAME.config on top)
-#   $VPOLL_CACHE/logs                    full logs of the long steps
-# EFD_VPOLL_CACHE moves it; KERNEL_TREE names another source tree to build instead.
+# The series the project carries, each a folder of patches/ with a quilt `series` file, on a
+# Debian source package of its kernel (VPOLL_SERIES picks one; meson passes its `series` option):
+#   6.12   patches/6.12/   linux-source-6.12   the downstream backport
+#
+# One cache directory outside the repo holds everything large (EFD_VPOLL_CACHE moves it):
+#   source/PACKAGE_VERSION/   the package's tarball extracted, never changed (pristine); a new
+#                             package version is a new folder
+#   tree/SERIES/              a working tree: the pristine files hard-linked, the series applied
+#                             with quilt; .vpoll-base and .vpoll-series say what it carries
+#   tree/SERIES.lock          exclusive while extracting or applying, shared while building
+#   build/SERIES/VARIANT/     O= build directories (VARIANT: vm, debug, the check builds)
+#   git/SERIES/               the git tree scripts/series-sync makes of the pristine source
+#   ccache/ logs/ clean-system/ kvm-probe
+# KERNEL_TREE=DIR builds DIR as it is (it must carry the series already) into build/custom-HASH/.
 
 VPOLL_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VPOLL_CACHE=${EFD_VPOLL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eventfd-vpoll}
-VPOLL_SOURCE_TARBALL=/usr/src/linux-source-6.12.tar.xz
-VPOLL_SRC=${KERNEL_TREE:-$VPOLL_CACHE/src/linux-source-6.12}
-VPOLL_KBUILD=$VPOLL_CACHE/kbuild/vm
+VPOLL_SERIES=${VPOLL_SERIES:-6.12}
+case $VPOLL_SERIES in
+6.12) VPOLL_SOURCE_PKG=linux-source-6.12 ;;
+*)
+	printf '%s: error: unknown series %s (VPOLL_SERIES: 6.12)\n' "${0##*/}" "$VPOLL_SERIES" >&2
+	exit 1 ;;
+esac
+VPOLL_PATCHES=$VPOLL_REPO/patches/$VPOLL_SERIES
+VPOLL_SOURCE_TARBALL=/usr/src/$VPOLL_SOURCE_PKG.tar.xz
+VPOLL_TREE=$VPOLL_CACHE/tree/$VPOLL_SERIES
+VPOLL_TREE_LOCK=$VPOLL_TREE.lock
+if [ -n "${KERNEL_TREE:-}" ]; then
+	VPOLL_SRC=$KERNEL_TREE
+	VPOLL_BUILD=$VPOLL_CACHE/build/custom-$(realpath -m "$KERNEL_TREE" | sha256sum | cut -c1-12)
+else
+	VPOLL_SRC=$VPOLL_TREE
+	VPOLL_BUILD=$VPOLL_CACHE/build/$VPOLL_SERIES
+fi
+VPOLL_KBUILD=$VPOLL_BUILD/vm
 VPOLL_BZIMAGE=$VPOLL_KBUILD/arch/x86/boot/bzImage
-# Other kernel variants (scripts/kconfig/NAME.config on top of scripts/kconfig/vm.config) build in kbuild/NAME.
 VPOLL_LOGS=$VPOLL_CACHE/logs
-# ccache keeps its objects in the same cache, unless CCACHE_DIR says otherwise.
+# ccache keeps its objects in the same cache, unless CCACHE_DIR says otherwise; paths below the
+# cache are hashed relative to it, so another clone or cache location still hits.
 export CCACHE_DIR=${CCACHE_DIR:-$VPOLL_CACHE/ccache}
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$VPOLL_CACHE}
 
-# step NAME COMMAND...: run COMMAND, then print one line with NAME and its time.
+# What makes a test VM's kernel log a failure, for every runner (scripts/vm-run): an oops or
+# panic, a BUG or WARNING (every test boot has panic_on_warn=1 as well), lockdep, KASAN, UBSAN,
+# kmemleak, an RCU stall, a hung task, list or object debugging. Boot banners such as
+# "kasan: KernelAddressSanitizer initialized" do not match.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+VPOLL_CRASH_PATTERNS='Kernel panic|Oops|BUG:|kernel BUG at|general protection fault|'\
+'WARNING:|Call Trace:|KASAN:|UBSAN:|possible recursive locking|'\
+'possible circular locking|inconsistent lock state|INFO: lockdep is turned off|'\
+'DEBUG_LOCKS_WARN_ON|kmemleak: [0-9]+ new suspected memory leaks|unreferenced object|'\
+'rcu: INFO: .* detected stalls|detected stalls on CPUs|self-detected stall|'\
+'INFO: task .* blocked for more than|ODEBUG:|list_add corruption|list_del corruption'
+
+# step NAME COMMAND...: run COMMAND, then print one line with NAME and its time. COMMAND runs
+# with `set -e` ignored (bash ignores it in a tested command): functions run this way must
+# check every command themselves.
 step() {
 	local name=$1 start=$SECONDS rc=0
 	shift
@@ -35,6 +75,31 @@ step() {
 die() {
 	printf '%s: error: %s\n' "${0##*/}" "$*" >&2
 	exit 1
+}
+
+# lock_tree exclusive|shared: take the lock of the series' working tree on fd 9, waiting at
+# most VPOLL_LOCK_WAIT seconds (default 3600) and saying why it waits.
+lock_tree() {
+	local mode=-x
+	[ "$1" = shared ] && mode=-s
+	mkdir -p "$(dirname "$VPOLL_TREE_LOCK")"
+	exec 9>>"$VPOLL_TREE_LOCK"
+	if ! flock -n "$mode" 9; then
+		printf '==> waiting for %s (another build or extraction of the %s tree)\n' \
+			"$VPOLL_TREE_LOCK" "$VPOLL_SERIES" >&2
+		flock -w "${VPOLL_LOCK_WAIT:-3600}" "$mode" 9 ||
+			die "gave up after ${VPOLL_LOCK_WAIT:-3600}s waiting for $VPOLL_TREE_LOCK"
+	fi
+}
+
+# series_patch_files: the patches the series file lists, as paths.
+series_patch_files() {
+	grep -v -e '^#' -e '^$' "$VPOLL_PATCHES/series" | sed "s#^#$VPOLL_PATCHES/#"
+}
+
+# series_hash: what a working tree records as the series it carries.
+series_hash() {
+	(cd "$VPOLL_PATCHES" && cat series $(grep -v -e '^#' -e '^$' series)) | sha256sum | cut -d' ' -f1
 }
 
 # fragment_survived FRAGMENT DOTCONFIG: every option FRAGMENT sets, or unsets with
