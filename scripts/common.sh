@@ -15,6 +15,8 @@
 #   build/SERIES/VARIANT/     O= build directories (VARIANT: vm, debug, the check builds)
 #   git/SERIES/               the git tree scripts/series-sync makes of the pristine source
 #   ccache/ logs/ clean-system/ kvm-probe
+#   apt/ debian/              scripts/debian-fetch: its private apt configuration and lists, and
+#                             the pinned Debian packages it downloads (never installed)
 # KERNEL_TREE=DIR builds DIR as it is (it must carry the series already) into build/custom-HASH/.
 
 VPOLL_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
