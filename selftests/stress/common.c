@@ -17,7 +17,11 @@ void usage(void)
 	exit(2);
 }
 
-/* The options after the subcommand (argv[2] on). */
+/*
+ * The options after the subcommand (argv[2] on). VPOLL_STRESS_SECONDS, _COUNT, _FUZZ
+ * and _FDS in the environment replace the built-in defaults of --seconds, --count,
+ * --fuzz and --fds; an option given on the command line wins over both.
+ */
 void parse_options(int argc, char **argv, struct options *o)
 {
 	const char *env;
@@ -27,6 +31,19 @@ void parse_options(int argc, char **argv, struct options *o)
 		.seconds = 60, .wpp = 2, .seed = 1, .count = 100000, .max_seconds = 0,
 		.only = -1, .timeout_ms = 5000, .fuzz = 1000000, .fds = 1000000, .batch = 1000,
 	};
+	env = getenv("VPOLL_STRESS_SECONDS");
+	if (env)
+		o->seconds = atoi(env);
+	env = getenv("VPOLL_STRESS_COUNT");
+	if (env)
+		o->count = strtoll(env, NULL, 0);
+	env = getenv("VPOLL_STRESS_FUZZ");
+	if (env)
+		o->fuzz = strtoll(env, NULL, 0);
+	env = getenv("VPOLL_STRESS_FDS");
+	if (env)
+		o->fds = strtoll(env, NULL, 0);
+
 	for (i = 2; i < argc; i++) {
 		const char *opt = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -56,19 +73,6 @@ void parse_options(int argc, char **argv, struct options *o)
 		else
 			usage();
 	}
-	/* The long runs: the environment overrides the command line's (CI) sizes. */
-	env = getenv("VPOLL_STRESS_SECONDS");
-	if (env)
-		o->seconds = atoi(env);
-	env = getenv("VPOLL_STRESS_COUNT");
-	if (env)
-		o->count = strtoll(env, NULL, 0);
-	env = getenv("VPOLL_STRESS_FUZZ");
-	if (env)
-		o->fuzz = strtoll(env, NULL, 0);
-	env = getenv("VPOLL_STRESS_FDS");
-	if (env)
-		o->fds = strtoll(env, NULL, 0);
 	if (o->wpp < 1 || 2 * o->wpp > MAXWRITERS || o->seconds < 1 || o->count < 1 ||
 	    o->max_seconds < 0 || o->batch < 70 || !o->seed)
 		usage();

@@ -8,9 +8,11 @@
  *   vpoll_stress badinput [--fuzz N] [--seed S]
  *   vpoll_stress hygiene  [--fds N] [--batch N]
  *
- * VPOLL_STRESS_SECONDS, _COUNT, _FUZZ and _FDS in the environment override the
- * options (the long runs). Output is TAP; the exit status is 0 when every check passed, 1 otherwise,
- * 77 when the kernel has no EFD_VPOLL. Builds for x86_64 and, static, i386.
+ * VPOLL_STRESS_SECONDS, _COUNT, _FUZZ and _FDS in the environment are the defaults of
+ * --seconds, --count, --fuzz and --fds (the long runs); an option on the command line
+ * wins. Output is TAP; the exit status is 0 when every check passed, 1 otherwise, 77 when
+ * the kernel has no EFD_VPOLL, 2 for a usage error (an unknown subcommand or option).
+ * Builds for x86_64 and, static, i386.
  */
 
 #define _GNU_SOURCE
@@ -35,6 +37,13 @@ int main(int argc, char **argv)
 
 	if (argc < 2)
 		usage();
+	for (m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
+		if (!strcmp(argv[1], modes[m].name))
+			break;
+	if (m == sizeof(modes) / sizeof(modes[0])) {
+		fprintf(stderr, "vpoll_stress: unknown subcommand '%s'\n", argv[1]);
+		usage();
+	}
 	parse_options(argc, argv, &o);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
@@ -42,9 +51,6 @@ int main(int argc, char **argv)
 		printf("1..0 # SKIP the kernel has no EFD_VPOLL\n");
 		return 77;
 	}
-	note("vpoll_stress %s, %zu-bit", argv[1], sizeof(long) * 8);
-	for (m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
-		if (!strcmp(argv[1], modes[m].name))
-			return modes[m].run(&o);
-	usage();
+	note("vpoll_stress %s, %zu-bit", modes[m].name, sizeof(long) * 8);
+	return modes[m].run(&o);
 }
