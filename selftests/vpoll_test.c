@@ -7,26 +7,13 @@
  */
 
 #define _GNU_SOURCE
-#include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <sys/epoll.h>
-#include <sys/select.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
-#include <time.h>
-#include <linux/aio_abi.h>
-#include <linux/eventfd.h>
-#include <linux/io_uring.h>
 #include "../../kselftest_harness.h"
-
-/* <sys/epoll.h> lacks it; the value is include/uapi/linux/eventpoll.h's. */
-#ifndef EPOLLNVAL
-#define EPOLLNVAL	0x00000020
-#endif
+#include "vpoll_helpers.h"
 
 #define ADD	EFD_VPOLL_ADDEVENTS
 #define DEL	EFD_VPOLL_DELEVENTS
@@ -34,31 +21,6 @@
 
 /* Long enough for a thread to block under an emulated CPU. */
 #define SETTLE_MS	200
-
-static int sys_eventfd2(unsigned int count, int flags)
-{
-	return syscall(__NR_eventfd2, count, flags);
-}
-
-/* Returns 0 or -errno. */
-static int vpoll_write(int fd, __u64 request)
-{
-	ssize_t n = write(fd, &request, sizeof(request));
-
-	if (n < 0)
-		return -errno;
-	return n == sizeof(request) ? 0 : -EIO;
-}
-
-/* The pending set, or ~0 when the read fails. */
-static __u64 vpoll_read(int fd)
-{
-	__u64 events;
-
-	if (read(fd, &events, sizeof(events)) != sizeof(events))
-		return ~0ULL;
-	return events;
-}
 
 static int in_mask(unsigned int bit)
 {
@@ -371,14 +333,11 @@ TEST_F(vpoll, command_table)
 /* POLL* and EPOLL* values are the same on x86, arm64 and most others. */
 static short poll_revents(int fd, short events, int use_ppoll)
 {
-	struct pollfd p = { .fd = fd, .events = events };
-	struct timespec zero = { 0 };
-	int n;
+	unsigned int revents;
 
-	n = use_ppoll ? ppoll(&p, 1, &zero, NULL) : poll(&p, 1, 0);
-	if (n < 0)
+	if (vpoll_poll(&fd, 1, events, use_ppoll, 0, &revents) < 0)
 		return -1;
-	return n ? p.revents : 0;
+	return revents;
 }
 
 static void check_poll_family(struct __test_metadata *_metadata, int fd,
@@ -412,22 +371,14 @@ TEST_F(vpoll, ppoll_each_event)
 
 static int select_sets(int fd, int use_pselect, int *in, int *out, int *ex)
 {
-	struct timespec zero_ts = { 0 };
-	struct timeval zero_tv = { 0 };
-	fd_set r, w, e;
+	unsigned int revents;
 	int n;
 
-	FD_ZERO(&r);
-	FD_ZERO(&w);
-	FD_ZERO(&e);
-	FD_SET(fd, &r);
-	FD_SET(fd, &w);
-	FD_SET(fd, &e);
-	n = use_pselect ? pselect(fd + 1, &r, &w, &e, &zero_ts, NULL) :
-			  select(fd + 1, &r, &w, &e, &zero_tv);
-	*in = FD_ISSET(fd, &r);
-	*out = FD_ISSET(fd, &w);
-	*ex = FD_ISSET(fd, &e);
+	n = vpoll_select(&fd, 1, EPOLLIN | EPOLLOUT | EPOLLPRI, use_pselect, 0,
+			 &revents);
+	*in = !!(revents & EPOLLIN);
+	*out = !!(revents & EPOLLOUT);
+	*ex = !!(revents & EPOLLPRI);
 	return n;
 }
 
@@ -465,25 +416,17 @@ TEST_F(vpoll, pselect_each_event)
 /* Adds FD to a new epoll instance with EVENTS; returns the epoll fd. */
 static int epoll_with(int fd, unsigned int events)
 {
-	struct epoll_event ev = { .events = events, .data.fd = fd };
-	int ep = epoll_create1(EPOLL_CLOEXEC);
-
-	if (ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)) {
-		close(ep);
-		return -1;
-	}
-	return ep;
+	return vpoll_epoll_create(&fd, 1, events);
 }
 
 /* The events epoll_wait reports, 0 for none, ~0 on error. */
 static unsigned int epoll_events(int ep, int timeout_ms)
 {
-	struct epoll_event ev;
-	int n = epoll_wait(ep, &ev, 1, timeout_ms);
+	unsigned int revents;
 
-	if (n < 0)
+	if (vpoll_epoll_wait(ep, 1, timeout_ms, &revents) < 0)
 		return ~0U;
-	return n ? ev.events : 0;
+	return revents;
 }
 
 TEST_F(vpoll, epoll_each_event)
@@ -533,26 +476,14 @@ static void *waiter_main(void *arg)
 	struct waiter *w = arg;
 
 	atomic_store(&w->tid, gettid());
-	if (w->how == WAIT_POLL) {
-		struct pollfd p = { .fd = w->fd, .events = w->events };
-
-		w->ret = poll(&p, 1, w->timeout_ms);
-		w->got = p.revents;
-	} else if (w->how == WAIT_SELECT) {
-		struct timeval tv = { .tv_sec = w->timeout_ms / 1000,
-				      .tv_usec = w->timeout_ms % 1000 * 1000 };
-		fd_set r;
-
-		FD_ZERO(&r);
-		FD_SET(w->fd, &r);
-		w->ret = select(w->fd + 1, &r, NULL, NULL, &tv);
-		w->got = FD_ISSET(w->fd, &r) ? EPOLLIN : 0;
-	} else {
-		struct epoll_event ev = { 0 };
-
-		w->ret = epoll_wait(w->fd, &ev, 1, w->timeout_ms);
-		w->got = ev.events;
-	}
+	if (w->how == WAIT_POLL)
+		w->ret = vpoll_poll(&w->fd, 1, w->events, false, w->timeout_ms,
+				    &w->got);
+	else if (w->how == WAIT_SELECT)
+		w->ret = vpoll_select(&w->fd, 1, EPOLLIN, false, w->timeout_ms,
+				      &w->got);
+	else
+		w->ret = vpoll_epoll_wait(w->fd, 1, w->timeout_ms, &w->got);
 	atomic_store(&w->done, 1);
 	return NULL;
 }
@@ -776,101 +707,7 @@ TEST_F(vpoll, nested_epoll)
 	close(inner);
 }
 
-/* io_uring, through its raw system calls */
-
-struct ring {
-	int fd;
-	unsigned int *sq_tail, *sq_mask, *sq_array;
-	unsigned int *cq_head, *cq_tail, *cq_mask;
-	struct io_uring_sqe *sqes;
-	struct io_uring_cqe *cqes;
-	void *sq_map, *cq_map;
-	size_t sq_len, cq_len, sqes_len;
-};
-
-static int ring_init(struct ring *r)
-{
-	struct io_uring_params p = { 0 };
-
-	memset(r, 0, sizeof(*r));
-	r->fd = syscall(__NR_io_uring_setup, 8, &p);
-	if (r->fd < 0)
-		return -errno;
-	r->sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned int);
-	r->cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
-	r->sqes_len = p.sq_entries * sizeof(struct io_uring_sqe);
-	r->sq_map = mmap(NULL, r->sq_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-			 r->fd, IORING_OFF_SQ_RING);
-	r->cq_map = mmap(NULL, r->cq_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-			 r->fd, IORING_OFF_CQ_RING);
-	r->sqes = mmap(NULL, r->sqes_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       r->fd, IORING_OFF_SQES);
-	if (r->sq_map == MAP_FAILED || r->cq_map == MAP_FAILED ||
-	    r->sqes == MAP_FAILED)
-		return -ENOMEM;
-	r->sq_tail = r->sq_map + p.sq_off.tail;
-	r->sq_mask = r->sq_map + p.sq_off.ring_mask;
-	r->sq_array = r->sq_map + p.sq_off.array;
-	r->cq_head = r->cq_map + p.cq_off.head;
-	r->cq_tail = r->cq_map + p.cq_off.tail;
-	r->cq_mask = r->cq_map + p.cq_off.ring_mask;
-	r->cqes = r->cq_map + p.cq_off.cqes;
-	return 0;
-}
-
-static void ring_exit(struct ring *r)
-{
-	munmap(r->sqes, r->sqes_len);
-	munmap(r->cq_map, r->cq_len);
-	munmap(r->sq_map, r->sq_len);
-	close(r->fd);
-}
-
-/* Copies *SQE into the submission queue and submits it. */
-static int ring_submit(struct ring *r, const struct io_uring_sqe *sqe)
-{
-	unsigned int tail = *r->sq_tail, idx = tail & *r->sq_mask;
-
-	r->sqes[idx] = *sqe;
-	r->sq_array[idx] = idx;
-	__atomic_store_n(r->sq_tail, tail + 1, __ATOMIC_RELEASE);
-	return syscall(__NR_io_uring_enter, r->fd, 1, 0, 0, NULL, 0) == 1 ? 0 : -errno;
-}
-
-/* Takes one CQE, waiting up to TIMEOUT_MS; returns 0, -ETIME or -errno. */
-static int ring_wait(struct ring *r, struct io_uring_cqe *cqe, int timeout_ms)
-{
-	struct __kernel_timespec ts = { .tv_sec = timeout_ms / 1000,
-					.tv_nsec = timeout_ms % 1000 * 1000000L };
-	struct io_uring_getevents_arg arg = { .ts = (__u64)(uintptr_t)&ts };
-	unsigned int head;
-
-	for (;;) {
-		head = *r->cq_head;
-		if (head != __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE)) {
-			*cqe = r->cqes[head & *r->cq_mask];
-			__atomic_store_n(r->cq_head, head + 1, __ATOMIC_RELEASE);
-			return 0;
-		}
-		if (syscall(__NR_io_uring_enter, r->fd, 0, 1,
-			    IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
-			    &arg, sizeof(arg)) < 0)
-			return -errno;
-	}
-}
-
-static struct io_uring_sqe poll_sqe(int fd, unsigned int events, int multishot)
-{
-	struct io_uring_sqe sqe = {
-		.opcode = IORING_OP_POLL_ADD,
-		.fd = fd,
-		.poll32_events = events,
-		.len = multishot ? IORING_POLL_ADD_MULTI : 0,
-		.user_data = 42,
-	};
-
-	return sqe;
-}
+/* io_uring */
 
 /* io_uring poll reports EPOLLERR, EPOLLHUP, EPOLLNVAL and EPOLLRDHUP unasked. */
 #define URING_ALWAYS (EPOLLERR | EPOLLHUP | EPOLLNVAL | EPOLLRDHUP)
@@ -881,51 +718,47 @@ TEST_F(vpoll, io_uring_poll_each_event)
 
 	for (bit = 0; bit < 32; bit++) {
 		unsigned int ev = 1U << bit;
-		struct io_uring_sqe sqe;
 		struct io_uring_cqe cqe;
-		struct ring r;
+		struct vpoll_ring r;
 		int ret;
 
 		if (!in_mask(bit) || ev == EPOLLIN)
 			continue;
-		ASSERT_EQ(ring_init(&r), 0);
+		ASSERT_EQ(vpoll_ring_init(&r, 8), 0);
 		ASSERT_EQ(vpoll_write(self->fd, MOD | ev), 0);
 		/* Asked for: reported. */
-		sqe = poll_sqe(self->fd, ev, 0);
-		ASSERT_EQ(ring_submit(&r, &sqe), 0);
-		ASSERT_EQ(ring_wait(&r, &cqe, 5000), 0) TH_LOG("bit %u", bit);
+		ASSERT_EQ(vpoll_ring_poll_add(&r, self->fd, ev, false, 42), 0);
+		ASSERT_EQ(vpoll_ring_wait(&r, &cqe, 5000), 0) TH_LOG("bit %u", bit);
 		EXPECT_EQ(cqe.res, (int)ev) TH_LOG("bit %u", bit);
 		/* Not asked for (only EPOLLIN is): reported if always reported. */
-		sqe = poll_sqe(self->fd, EPOLLIN, 0);
-		ASSERT_EQ(ring_submit(&r, &sqe), 0);
-		ret = ring_wait(&r, &cqe, 50);
+		ASSERT_EQ(vpoll_ring_poll_add(&r, self->fd, EPOLLIN, false, 42), 0);
+		ret = vpoll_ring_wait(&r, &cqe, 50);
 		if (ev & URING_ALWAYS) {
 			EXPECT_EQ(ret, 0) TH_LOG("bit %u", bit);
 			EXPECT_EQ(cqe.res, (int)ev) TH_LOG("bit %u", bit);
 		} else {
 			EXPECT_EQ(ret, -ETIME) TH_LOG("bit %u", bit);
 		}
-		ring_exit(&r);
+		vpoll_ring_exit(&r);
 	}
 }
 
 TEST_F(vpoll, io_uring_poll_single_shot)
 {
-	struct io_uring_sqe sqe = poll_sqe(self->fd, EPOLLIN, 0);
 	struct io_uring_cqe cqe;
-	struct ring r;
+	struct vpoll_ring r;
 
-	ASSERT_EQ(ring_init(&r), 0);
-	ASSERT_EQ(ring_submit(&r, &sqe), 0);
-	EXPECT_EQ(ring_wait(&r, &cqe, 100), -ETIME);
+	ASSERT_EQ(vpoll_ring_init(&r, 8), 0);
+	ASSERT_EQ(vpoll_ring_poll_add(&r, self->fd, EPOLLIN, false, 42), 0);
+	EXPECT_EQ(vpoll_ring_wait(&r, &cqe, 100), -ETIME);
 	ASSERT_EQ(vpoll_write(self->fd, ADD | EPOLLIN), 0);
-	ASSERT_EQ(ring_wait(&r, &cqe, 5000), 0);
+	ASSERT_EQ(vpoll_ring_wait(&r, &cqe, 5000), 0);
 	EXPECT_EQ(cqe.user_data, 42);
 	EXPECT_EQ(cqe.res, EPOLLIN);
 	EXPECT_FALSE(cqe.flags & IORING_CQE_F_MORE);
 	ASSERT_EQ(vpoll_write(self->fd, ADD | EPOLLIN), 0);
-	EXPECT_EQ(ring_wait(&r, &cqe, 100), -ETIME);
-	ring_exit(&r);
+	EXPECT_EQ(vpoll_ring_wait(&r, &cqe, 100), -ETIME);
+	vpoll_ring_exit(&r);
 }
 
 /*
@@ -933,37 +766,36 @@ TEST_F(vpoll, io_uring_poll_single_shot)
  * ring has room; wake-ups that come close together may share one CQE.
  */
 static void check_multishot_armed(struct __test_metadata *_metadata,
-				  struct ring *r, int fd, int rounds)
+				  struct vpoll_ring *r, int fd, int rounds)
 {
 	struct io_uring_cqe cqe;
 	int i;
 
 	for (i = 0; i < rounds; i++) {
 		ASSERT_EQ(vpoll_write(fd, ADD | EPOLLIN), 0);
-		ASSERT_EQ(ring_wait(r, &cqe, 5000), 0) TH_LOG("round %d", i);
+		ASSERT_EQ(vpoll_ring_wait(r, &cqe, 5000), 0) TH_LOG("round %d", i);
 		EXPECT_EQ(cqe.res & EPOLLIN, EPOLLIN) TH_LOG("round %d", i);
 		EXPECT_TRUE(cqe.flags & IORING_CQE_F_MORE) TH_LOG("round %d", i);
 		ASSERT_EQ(vpoll_write(fd, DEL | EPOLLIN), 0);
 		/* Take any CQE a coalesced wake-up left behind. */
-		while (ring_wait(r, &cqe, 20) == 0)
+		while (vpoll_ring_wait(r, &cqe, 20) == 0)
 			EXPECT_TRUE(cqe.flags & IORING_CQE_F_MORE);
 	}
 }
 
 TEST_F(vpoll, io_uring_poll_multishot)
 {
-	struct io_uring_sqe sqe = poll_sqe(self->fd, EPOLLIN, 1);
-	struct ring r;
+	struct vpoll_ring r;
 
-	ASSERT_EQ(ring_init(&r), 0);
-	ASSERT_EQ(ring_submit(&r, &sqe), 0);
+	ASSERT_EQ(vpoll_ring_init(&r, 8), 0);
+	ASSERT_EQ(vpoll_ring_poll_add(&r, self->fd, EPOLLIN, true, 42), 0);
 	check_multishot_armed(_metadata, &r, self->fd, 5);
-	ring_exit(&r);
+	vpoll_ring_exit(&r);
 }
 
 TEST_F(vpoll, io_uring_read_completes_at_once)
 {
-	struct ring r;
+	struct vpoll_ring r;
 	struct io_uring_cqe cqe;
 	__u64 value = 0xdeadbeef;
 	struct io_uring_sqe sqe = {
@@ -975,26 +807,26 @@ TEST_F(vpoll, io_uring_read_completes_at_once)
 	};
 
 	/* self->fd is blocking and its set is empty. */
-	ASSERT_EQ(ring_init(&r), 0);
-	ASSERT_EQ(ring_submit(&r, &sqe), 0);
-	ASSERT_EQ(ring_wait(&r, &cqe, 5000), 0);
+	ASSERT_EQ(vpoll_ring_init(&r, 8), 0);
+	ASSERT_EQ(vpoll_ring_submit(&r, &sqe), 0);
+	ASSERT_EQ(vpoll_ring_wait(&r, &cqe, 5000), 0);
 	EXPECT_EQ(cqe.res, 8);
 	EXPECT_EQ(value, 0);
 	ASSERT_EQ(vpoll_write(self->fd, ADD | EPOLLPRI), 0);
-	ASSERT_EQ(ring_submit(&r, &sqe), 0);
-	ASSERT_EQ(ring_wait(&r, &cqe, 5000), 0);
+	ASSERT_EQ(vpoll_ring_submit(&r, &sqe), 0);
+	ASSERT_EQ(vpoll_ring_wait(&r, &cqe, 5000), 0);
 	EXPECT_EQ(cqe.res, 8);
 	EXPECT_EQ(value, EPOLLPRI);
-	ring_exit(&r);
+	vpoll_ring_exit(&r);
 }
 
 TEST_F(vpoll, io_uring_register_eventfd_refused)
 {
-	struct ring r;
+	struct vpoll_ring r;
 	int efd = sys_eventfd2(0, 0);
 
 	ASSERT_GE(efd, 0);
-	ASSERT_EQ(ring_init(&r), 0);
+	ASSERT_EQ(vpoll_ring_init(&r, 8), 0);
 	errno = 0;
 	EXPECT_EQ(syscall(__NR_io_uring_register, r.fd, IORING_REGISTER_EVENTFD,
 			  &self->fd, 1), -1);
@@ -1002,7 +834,7 @@ TEST_F(vpoll, io_uring_register_eventfd_refused)
 	/* A counting eventfd is accepted, so the refusal is about vpoll. */
 	EXPECT_EQ(syscall(__NR_io_uring_register, r.fd, IORING_REGISTER_EVENTFD,
 			  &efd, 1), 0);
-	ring_exit(&r);
+	vpoll_ring_exit(&r);
 	close(efd);
 }
 
@@ -1015,14 +847,13 @@ TEST_F(vpoll, internal_bits_rejected_pollers_survive)
 		1U << 27,	/* EPOLL_URING_WAKE */
 		EPOLLEXCLUSIVE, EPOLLWAKEUP, EPOLLONESHOT, EPOLLET,
 	};
-	struct io_uring_sqe sqe = poll_sqe(self->fd, EPOLLIN, 1);
 	int ep = epoll_with(self->fd, EPOLLIN);
-	struct ring r;
+	struct vpoll_ring r;
 	unsigned int i;
 
 	ASSERT_GE(ep, 0);
-	ASSERT_EQ(ring_init(&r), 0);
-	ASSERT_EQ(ring_submit(&r, &sqe), 0);
+	ASSERT_EQ(vpoll_ring_init(&r, 8), 0);
+	ASSERT_EQ(vpoll_ring_poll_add(&r, self->fd, EPOLLIN, true, 42), 0);
 	for (i = 0; i < ARRAY_SIZE(internal); i++) {
 		EXPECT_EQ(vpoll_write(self->fd, ADD | internal[i] | EPOLLIN), -EINVAL);
 		EXPECT_EQ(vpoll_write(self->fd, MOD | internal[i]), -EINVAL);
@@ -1032,43 +863,30 @@ TEST_F(vpoll, internal_bits_rejected_pollers_survive)
 	check_multishot_armed(_metadata, &r, self->fd, 2);
 	ASSERT_EQ(vpoll_write(self->fd, ADD | EPOLLIN), 0);
 	EXPECT_EQ(epoll_events(ep, 0), EPOLLIN);
-	ring_exit(&r);
+	vpoll_ring_exit(&r);
 	close(ep);
 }
 
 /* Linux AIO */
 
-static int aio_submit_one(aio_context_t ctx, struct iocb *cb)
-{
-	struct iocb *cbs[1] = { cb };
-
-	return syscall(__NR_io_submit, ctx, 1, cbs) == 1 ? 0 : -errno;
-}
-
 TEST_F(vpoll, aio_poll_completes)
 {
-	aio_context_t ctx = 0;
+	aio_context_t ctx;
 	struct io_event ev;
-	struct timespec ts = { .tv_sec = 5 };
-	struct iocb cb = {
-		.aio_lio_opcode = IOCB_CMD_POLL,
-		.aio_fildes = self->fd,
-		.aio_buf = EPOLLIN,
-		.aio_data = 9,
-	};
+	struct iocb cb;
 
-	ASSERT_EQ(syscall(__NR_io_setup, 4, &ctx), 0);
-	ASSERT_EQ(aio_submit_one(ctx, &cb), 0);
+	ASSERT_EQ(vpoll_aio_setup(4, &ctx), 0);
+	ASSERT_EQ(vpoll_aio_poll(ctx, &cb, self->fd, EPOLLIN, 9), 0);
 	ASSERT_EQ(vpoll_write(self->fd, ADD | EPOLLIN), 0);
-	ASSERT_EQ(syscall(__NR_io_getevents, ctx, 1, 1, &ev, &ts), 1);
+	ASSERT_EQ(vpoll_aio_getevents(ctx, 1, 1, &ev, 5000), 1);
 	EXPECT_EQ(ev.data, 9);
 	EXPECT_EQ(ev.res, EPOLLIN);
-	syscall(__NR_io_destroy, ctx);
+	vpoll_aio_destroy(ctx);
 }
 
 TEST_F(vpoll, aio_resfd_refused)
 {
-	aio_context_t ctx = 0;
+	aio_context_t ctx;
 	int pipefd[2], efd = sys_eventfd2(0, 0);
 	struct iocb cb = {
 		.aio_lio_opcode = IOCB_CMD_POLL,
@@ -1080,12 +898,12 @@ TEST_F(vpoll, aio_resfd_refused)
 	ASSERT_GE(efd, 0);
 	ASSERT_EQ(pipe(pipefd), 0);
 	cb.aio_fildes = pipefd[0];
-	ASSERT_EQ(syscall(__NR_io_setup, 4, &ctx), 0);
-	EXPECT_EQ(aio_submit_one(ctx, &cb), -EINVAL);
+	ASSERT_EQ(vpoll_aio_setup(4, &ctx), 0);
+	EXPECT_EQ(vpoll_aio_submit(ctx, &cb), -EINVAL);
 	/* A counting eventfd is accepted, so the refusal is about vpoll. */
 	cb.aio_resfd = efd;
-	EXPECT_EQ(aio_submit_one(ctx, &cb), 0);
-	syscall(__NR_io_destroy, ctx);
+	EXPECT_EQ(vpoll_aio_submit(ctx, &cb), 0);
+	vpoll_aio_destroy(ctx);
 	close(pipefd[0]);
 	close(pipefd[1]);
 	close(efd);
