@@ -12,7 +12,7 @@
 // hits all contenders alike and the ratio of rep r's pair is meaningful.
 // Each rep is a timed loop calibrated to a fixed duration.
 
-#include "eventfd_vpoll.hpp"
+#include <eventfd-vpoll/eventfd_vpoll.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -10,7 +10,7 @@
 // Bounded and non-interactive: exits 0 when the loop saw everything it
 // expected, 1 otherwise (or after a 10 s timeout).
 
-#include <eventfd_vpoll.hpp>
+#include <eventfd-vpoll/eventfd_vpoll.hpp>
 
 #include <poll.h>
 #include <sys/socket.h>

@@ -6,7 +6,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 
-#include "vpoll.h"
+#include <eventfd-vpoll/vpoll.h>
 
 /* C99 has no _Static_assert: a negative array size fails the build. */
 typedef char vpoll_assert_mask[(EFD_VPOLL_EVENTMASK ==

@@ -3,7 +3,7 @@
 // executable exits 77 (SKIP) where the kernel lacks EFD_VPOLL.
 #include <catch2/catch.hpp>
 
-#include "eventfd_vpoll.hpp"
+#include <eventfd-vpoll/eventfd_vpoll.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>

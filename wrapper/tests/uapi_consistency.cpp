@@ -24,7 +24,7 @@ constexpr unsigned long long semaphore = EFD_SEMAPHORE;
 #undef EFD_VPOLL_MODEVENTS
 #undef EFD_VPOLL_EVENTMASK
 
-#include "vpoll.h" // not eventfd_vpoll.hpp: its <fcntl.h> clashes with <linux/fcntl.h>
+#include <eventfd-vpoll/vpoll.h> // not eventfd_vpoll.hpp: its <fcntl.h> clashes with <linux/fcntl.h>
 
 static_assert(uapi::vpoll == EFD_VPOLL, "EFD_VPOLL differs from uapi/");
 static_assert(uapi::add == EFD_VPOLL_ADDEVENTS, "EFD_VPOLL_ADDEVENTS differs from uapi/");

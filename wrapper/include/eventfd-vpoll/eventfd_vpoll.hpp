@@ -63,6 +63,8 @@
 #ifndef EVENTFD_VPOLL_HPP
 #define EVENTFD_VPOLL_HPP
 
+// The sibling file, never another package's <vpoll.h> (a quoted include looks
+// in this header's directory first).
 #include "vpoll.h"
 
 #include <fcntl.h>

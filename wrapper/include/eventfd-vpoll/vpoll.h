@@ -9,8 +9,8 @@
  * they return -1 and set errno on failure, allocate nothing and keep no state.
  *
  * They never emulate: on a kernel without EFD_VPOLL, vpollfd_create() fails
- * with the kernel's EINVAL.  The C++ header <eventfd_vpoll.hpp> adds an
- * emulated backend for such kernels.
+ * with the kernel's EINVAL.  The C++ header <eventfd-vpoll/eventfd_vpoll.hpp>
+ * adds an emulated backend for such kernels.
  *
  * This header deliberately does not include <linux/eventfd.h>: on Linux 6.12
  * that header pulls in <linux/fcntl.h>, which clashes with <fcntl.h> and
