@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+//
 // toy-socket: why EFD_VPOLL exists.
 //
 // A toy user-level "socket" library (my_socket, my_connect, my_send, my_recv,

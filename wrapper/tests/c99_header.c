@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Compile-only check: vpoll.h is valid C99 under -Wall -Wextra -Werror
  * -pedantic, next to the system headers it must not clash with (<fcntl.h>,
  * <sys/eventfd.h>).  Running it only returns 0. */

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+//
 // Catch2 2.x runner shared by the per-backend test executables.  Catch2 2.13
 // has no SKIP, so a backend the kernel cannot provide makes the whole
 // executable exit 77, which Meson reports as SKIP.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+//
 // The wrapper's tests, compiled once per backend: VPOLL_TEST_EMULATED is 0
 // for the native executable and 1 for the emulated one.  The native
 // executable exits 77 (SKIP) where the kernel lacks EFD_VPOLL.

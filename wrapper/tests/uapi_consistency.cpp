@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+//
 // Compile-only check: the constants vpoll.h defines for itself equal those of
 // the repository's uapi/linux/eventfd.h (the header the kernel series
 // installs).  Running it only returns 0.

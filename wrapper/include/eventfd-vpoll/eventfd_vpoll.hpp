@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: LGPL-2.1-or-later
+// SPDX-License-Identifier: MIT
 //
 // eventfd_vpoll.hpp - C++17, header-only owner of an fd whose poll events are
 // set from user space.

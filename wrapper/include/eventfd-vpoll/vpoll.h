@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * vpoll.h - glibc-style C functions for EFD_VPOLL eventfds.
  *
