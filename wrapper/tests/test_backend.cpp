@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -643,6 +644,40 @@ TEST_CASE("C layer: errno contract", "[c]")
 	CHECK(ev == EPOLLHUP);
 	CHECK(poll_now(fd) == EPOLLHUP);
 	::close(fd);
+}
+
+TEST_CASE("C layer: vpollfd_supported", "[c]")
+{
+	// An answer keeps errno and leaves no descriptor behind.
+	const std::size_t before = open_fds();
+	errno = 4321;
+	const int answer = vpollfd_supported();
+	CHECK(errno == 4321);
+	CHECK(open_fds() == before);
+	const int fd = vpollfd_create(0, EFD_CLOEXEC);
+	CHECK(answer == (fd >= 0 ? 1 : 0));
+	if (fd >= 0)
+		::close(fd);
+
+	// No descriptor to spare (EMFILE) is no answer: -1 with errno, not 0.
+	// In a child, whose descriptor limit can drop to 0 without harm.  A
+	// kernel without EFD_VPOLL still answers: eventfd2 checks the flags
+	// (EINVAL) before it allocates a descriptor.
+	pid_t pid = ::fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		struct rlimit none = {0, 0};
+		if (::setrlimit(RLIMIT_NOFILE, &none) < 0)
+			::_exit(2);
+		errno = 0;
+		int r = vpollfd_supported();
+		bool ok = answer == 1 ? r == -1 && errno == EMFILE : r == 0 && errno == 0;
+		::_exit(ok ? 0 : 1);
+	}
+	int status = 0;
+	REQUIRE(::waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status));
+	CHECK(WEXITSTATUS(status) == 0);
 }
 
 // ---------------------------------------------------------------- the table

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
-// eventfd_vpoll.hpp - C++17, header-only owner of an fd whose poll events are
-// set from user space.
+// <eventfd-vpoll/eventfd_vpoll.hpp> - C++17, header-only owner of an fd whose
+// poll events are set from user space.
 //
 // Backends
 //   native    an EFD_VPOLL eventfd (needs a kernel carrying the EFD_VPOLL
@@ -58,10 +58,17 @@
 //
 // Errors: each operation has a throwing overload (std::system_error carrying
 // the errno) and a noexcept overload taking std::error_code&, in the style of
-// std::filesystem.
+// std::filesystem.  Built without exceptions (-fno-exceptions: __cpp_exceptions
+// undefined, or EVENTFD_VPOLL_EXCEPTIONS defined to 0 beforehand), the throwing
+// overloads are left out and the std::error_code& ones remain.
+//
+// Everything is in namespace vpoll::v4, an inline namespace: user code writes
+// vpoll::, and a later ABI-breaking change moves to vpoll::v5.  No identifier
+// here is a macro of <curses.h> or <X11/Xlib.h> (ERR, OK, TRUE, None, Status,
+// ...), so either may be included first.
 
-#ifndef EVENTFD_VPOLL_HPP
-#define EVENTFD_VPOLL_HPP
+#ifndef EVENTFD_VPOLL_EVENTFD_VPOLL_HPP
+#define EVENTFD_VPOLL_EVENTFD_VPOLL_HPP
 
 // The sibling file, never another package's <vpoll.h> (a quoted include looks
 // in this header's directory first).
@@ -86,7 +93,16 @@
 #include <system_error>
 #include <utility>
 
+#ifndef EVENTFD_VPOLL_EXCEPTIONS
+#if defined(__cpp_exceptions)
+#define EVENTFD_VPOLL_EXCEPTIONS 1
+#else
+#define EVENTFD_VPOLL_EXCEPTIONS 0
+#endif
+#endif
+
 namespace vpoll {
+inline namespace v4 {
 
 // One poll event; the values are the EPOLL* ones.
 enum class event : std::uint32_t {
@@ -210,11 +226,13 @@ inline std::error_code errno_code(int e = errno) noexcept
 	return std::error_code(e, std::system_category());
 }
 
+#if EVENTFD_VPOLL_EXCEPTIONS
 inline void throw_if(const std::error_code &ec, const char *what)
 {
 	if (ec)
 		throw std::system_error(ec, what);
 }
+#endif
 
 // Probe state: -1 unknown, 0 no EFD_VPOLL, 1 EFD_VPOLL available.
 inline std::atomic<int> probe_state{-1};
@@ -224,10 +242,11 @@ inline std::mutex probe_mutex;
 // The emulated backend: state_ is what the caller's end shows.
 class emulation {
 public:
-	static constexpr std::uint32_t IN = EPOLLIN | EPOLLRDNORM;
-	static constexpr std::uint32_t OUT = EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND;
-	static constexpr std::uint32_t PRI = EPOLLPRI, RDHUP = EPOLLRDHUP, HUP = EPOLLHUP,
-				       ERR = EPOLLERR;
+	// Lower case: <curses.h> defines ERR (and OK, TRUE, FALSE) as macros.
+	static constexpr std::uint32_t in_bits = EPOLLIN | EPOLLRDNORM;
+	static constexpr std::uint32_t out_bits = EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND;
+	static constexpr std::uint32_t pri_bit = EPOLLPRI, rdhup_bit = EPOLLRDHUP,
+				       hup_bit = EPOLLHUP, err_bit = EPOLLERR;
 
 	emulation(int driver, std::uint32_t state) noexcept
 		: driver_(driver), owner_(::getpid()), state_(state) {}
@@ -242,28 +261,30 @@ public:
 	// Whether the caller's end can go from showing `from` to showing exactly `to`.
 	static constexpr bool reachable(std::uint32_t from, std::uint32_t to) noexcept
 	{
-		constexpr std::uint32_t representable = IN | PRI | OUT | RDHUP | HUP | ERR;
+		constexpr std::uint32_t representable =
+			in_bits | pri_bit | out_bits | rdhup_bit | hup_bit | err_bit;
+		constexpr std::uint32_t under_err = hup_bit | rdhup_bit | in_bits | out_bits;
 		if (to & ~representable)
 			return false;
-		if ((to & IN) != 0 && (to & IN) != IN)
+		if ((to & in_bits) != 0 && (to & in_bits) != in_bits)
 			return false;
-		if ((to & OUT) != 0 && (to & OUT) != OUT)
+		if ((to & out_bits) != 0 && (to & out_bits) != out_bits)
 			return false;
-		if ((to & (PRI | RDHUP)) && !(to & IN))
+		if ((to & (pri_bit | rdhup_bit)) && !(to & in_bits))
 			return false;
-		if ((to & HUP) && !(to & RDHUP))
+		if ((to & hup_bit) && !(to & rdhup_bit))
 			return false;
-		if ((to & ERR) && (to & (HUP | RDHUP | IN | OUT)) != (HUP | RDHUP | IN | OUT))
+		if ((to & err_bit) && (to & under_err) != under_err)
 			return false;
-		if (from & ERR)
+		if (from & err_bit)
 			return to == from;
-		if ((from & RDHUP) && !(to & RDHUP))
+		if ((from & rdhup_bit) && !(to & rdhup_bit))
 			return false;
-		if ((from & HUP) && !(to & HUP))
+		if ((from & hup_bit) && !(to & hup_bit))
 			return false;
-		if ((to & PRI) && !(from & PRI) && (from & RDHUP))
+		if ((to & pri_bit) && !(from & pri_bit) && (from & rdhup_bit))
 			return false; // the peer can no longer send
-		if (!(to & OUT) && (from & OUT) && (from & HUP))
+		if (!(to & out_bits) && (from & out_bits) && (from & hup_bit))
 			return false; // our end can no longer write
 		return true;
 	}
@@ -351,22 +372,22 @@ private:
 	{
 		const std::uint32_t from = state_;
 		char buf[chunk] = {};
-		if ((target & PRI) && !(from & PRI)) {
+		if ((target & pri_bit) && !(from & pri_bit)) {
 			char c = '!';
 			if (::send(driver_, &c, 1, MSG_OOB | MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
 				return errno_code();
 		}
-		if (!(target & PRI) && (from & PRI)) {
+		if (!(target & pri_bit) && (from & pri_bit)) {
 			if (::recv(user_fd, buf, 1, MSG_OOB | MSG_DONTWAIT) < 0)
 				return errno_code();
 		}
-		if ((target & IN) && !(target & (PRI | RDHUP)) && !has_data_) {
+		if ((target & in_bits) && !(target & (pri_bit | rdhup_bit)) && !has_data_) {
 			char c = 'i';
 			if (::send(driver_, &c, 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
 				return errno_code();
 			has_data_ = true;
 		}
-		if (!(target & IN) && (from & IN)) {
+		if (!(target & in_bits) && (from & in_bits)) {
 			// Drain until EAGAIN: this also drops an OOB byte already
 			// consumed, which otherwise keeps IN up.
 			for (;;) {
@@ -381,7 +402,7 @@ private:
 			}
 			has_data_ = false;
 		}
-		if (!(target & OUT) && (from & OUT)) {
+		if (!(target & out_bits) && (from & out_bits)) {
 			for (;;) {
 				ssize_t n = ::send(user_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL);
 				if (n > 0 || (n < 0 && errno == EINTR))
@@ -391,7 +412,7 @@ private:
 				return errno_code();
 			}
 		}
-		if ((target & OUT) && !(from & OUT)) {
+		if ((target & out_bits) && !(from & out_bits)) {
 			// Drain all but the last byte: the driver end keeps data
 			// queued (see init()), and the last small skb keeps our end
 			// writable.
@@ -409,14 +430,14 @@ private:
 				queued -= static_cast<int>(n);
 			}
 		}
-		if ((target & HUP) && !(from & HUP)) {
+		if ((target & hup_bit) && !(from & hup_bit)) {
 			if (::shutdown(driver_, SHUT_RDWR) < 0)
 				return errno_code();
-		} else if ((target & RDHUP) && !(from & RDHUP)) {
+		} else if ((target & rdhup_bit) && !(from & rdhup_bit)) {
 			if (::shutdown(driver_, SHUT_WR) < 0)
 				return errno_code();
 		}
-		if ((target & ERR) && !(from & ERR)) {
+		if ((target & err_bit) && !(from & err_bit)) {
 			::close(driver_);
 			driver_ = -1;
 		}
@@ -445,13 +466,8 @@ inline bool native_available(std::error_code &ec) noexcept
 		state = detail::probe_state.load(std::memory_order_relaxed);
 		if (state < 0) {
 			detail::probe_runs.fetch_add(1, std::memory_order_relaxed);
-			int fd = vpollfd_create(0, EFD_CLOEXEC);
-			if (fd >= 0) {
-				::close(fd);
-				state = 1;
-			} else if (errno == EINVAL || errno == ENOSYS) {
-				state = 0;
-			} else {
+			state = vpollfd_supported();
+			if (state < 0) {
 				ec = detail::errno_code();
 				return false;
 			}
@@ -462,6 +478,7 @@ inline bool native_available(std::error_code &ec) noexcept
 	return state == 1;
 }
 
+#if EVENTFD_VPOLL_EXCEPTIONS
 inline bool native_available()
 {
 	std::error_code ec;
@@ -469,6 +486,7 @@ inline bool native_available()
 	detail::throw_if(ec, "vpoll::native_available");
 	return yes;
 }
+#endif
 
 // Move-only owner of an fd whose poll events are set from user space.
 class eventfd_vpoll {
@@ -480,6 +498,7 @@ public:
 	// emulated backend).  Throws std::system_error: EINVAL for other flags
 	// (or, forced native, a kernel without EFD_VPOLL), ENOTSUP if the
 	// emulated backend cannot show `initial`.
+#if EVENTFD_VPOLL_EXCEPTIONS
 	explicit eventfd_vpoll(event_set initial, int flags = EFD_CLOEXEC,
 			       backend which = backend::automatic)
 	{
@@ -487,6 +506,7 @@ public:
 		open(initial, flags, which, ec);
 		detail::throw_if(ec, "eventfd_vpoll");
 	}
+#endif
 
 	// Non-throwing: on failure ec is set and the object is empty.
 	eventfd_vpoll(event_set initial, int flags, backend which, std::error_code &ec) noexcept
@@ -519,14 +539,17 @@ public:
 	~eventfd_vpoll() { reset(); }
 
 	// Raise, clear, or replace pending events.
+#if EVENTFD_VPOLL_EXCEPTIONS
 	void add(event_set e) { ctl(VPOLL_ADDEVENTS, e, "eventfd_vpoll::add"); }
 	void del(event_set e) { ctl(VPOLL_DELEVENTS, e, "eventfd_vpoll::del"); }
 	void mod(event_set e) { ctl(VPOLL_MODEVENTS, e, "eventfd_vpoll::mod"); }
+#endif
 	void add(event_set e, std::error_code &ec) noexcept { ec = ctl(VPOLL_ADDEVENTS, e); }
 	void del(event_set e, std::error_code &ec) noexcept { ec = ctl(VPOLL_DELEVENTS, e); }
 	void mod(event_set e, std::error_code &ec) noexcept { ec = ctl(VPOLL_MODEVENTS, e); }
 
 	// The pending set, as poll would report it now.
+#if EVENTFD_VPOLL_EXCEPTIONS
 	event_set events() const
 	{
 		std::error_code ec;
@@ -534,6 +557,7 @@ public:
 		detail::throw_if(ec, "eventfd_vpoll::events");
 		return s;
 	}
+#endif
 	event_set events(std::error_code &ec) const noexcept
 	{
 		if (emu_)
@@ -636,15 +660,18 @@ private:
 			return detail::errno_code();
 		return {};
 	}
+#if EVENTFD_VPOLL_EXCEPTIONS
 	void ctl(int op, event_set e, const char *what)
 	{
 		detail::throw_if(ctl(op, e), what);
 	}
+#endif
 
 	int fd_ = -1;
 	std::unique_ptr<detail::emulation> emu_;
 };
 
+} // namespace v4
 } // namespace vpoll
 
-#endif // EVENTFD_VPOLL_HPP
+#endif // EVENTFD_VPOLL_EVENTFD_VPOLL_HPP

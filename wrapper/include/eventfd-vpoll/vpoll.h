@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vpoll.h - glibc-style C functions for EFD_VPOLL eventfds.
+ * <eventfd-vpoll/vpoll.h> - glibc-style C functions for EFD_VPOLL eventfds.
  *
  * An EFD_VPOLL eventfd is a file descriptor whose poll events are set from
  * user space: poll/select/epoll/io_uring report whatever set the owner last
@@ -9,18 +9,34 @@
  * they return -1 and set errno on failure, allocate nothing and keep no state.
  *
  * They never emulate: on a kernel without EFD_VPOLL, vpollfd_create() fails
- * with the kernel's EINVAL.  The C++ header <eventfd-vpoll/eventfd_vpoll.hpp>
- * adds an emulated backend for such kernels.
+ * with the kernel's EINVAL (vpollfd_supported() asks beforehand).  The C++
+ * header <eventfd-vpoll/eventfd_vpoll.hpp> adds an emulated backend for such
+ * kernels.
  *
  * This header deliberately does not include <linux/eventfd.h>: on Linux 6.12
  * that header pulls in <linux/fcntl.h>, which clashes with <fcntl.h> and
  * redefines glibc's EFD_* macros.  The few constants needed are defined here,
  * each only if the C library's <sys/eventfd.h> does not already define it.
  *
- * Usable from C99 (and later) and from C++.
+ * Usable from C99 (and later) and from C++.  In C the functions are static
+ * inline; in C++ they are inline with external linkage (extern "C"), so that
+ * inline C++ functions calling them do not break the one-definition rule.
+ * Compiled as C++ the header uses no C-style cast.
+ *
+ * It lives in a directory of its own (<eventfd-vpoll/...>) so that it does not
+ * collide with the <vpoll.h> of other packages (Debian's libvpoll-dev).
  */
-#ifndef VPOLL_H
-#define VPOLL_H
+#ifndef EVENTFD_VPOLL_VPOLL_H
+#define EVENTFD_VPOLL_VPOLL_H
+
+/* The wrapper's version (meson.build's project version, as MAJOR.MINOR.PATCH). */
+#define EVENTFD_VPOLL_VERSION_MAJOR 4
+#define EVENTFD_VPOLL_VERSION_MINOR 0
+#define EVENTFD_VPOLL_VERSION_PATCH 0
+/* One number for #if: MAJOR * 10000 + MINOR * 100 + PATCH (4.0.0 is 40000). */
+#define EVENTFD_VPOLL_VERSION \
+	(EVENTFD_VPOLL_VERSION_MAJOR * 10000 + EVENTFD_VPOLL_VERSION_MINOR * 100 + \
+	 EVENTFD_VPOLL_VERSION_PATCH)
 
 #include <errno.h>
 #include <stdint.h>
@@ -63,6 +79,19 @@
 #define VPOLL_MODEVENTS 3
 #endif
 
+/*
+ * EVENTFD_VPOLL_INLINE: static inline in C, inline (external linkage) in C++.
+ * EVENTFD_VPOLL_CAST(type, value): a C cast in C, static_cast in C++ (for
+ * users building with -Wold-style-cast).  Both are #undef'd at the end.
+ */
+#ifdef __cplusplus
+#define EVENTFD_VPOLL_INLINE inline
+#define EVENTFD_VPOLL_CAST(type, value) static_cast<type>(value)
+#else
+#define EVENTFD_VPOLL_INLINE static inline
+#define EVENTFD_VPOLL_CAST(type, value) ((type)(value))
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -73,9 +102,33 @@ extern "C" {
  * Returns the new fd, or -1 with errno set (EINVAL: a bad flag, a bit of
  * init_events outside EFD_VPOLL_EVENTMASK, or a kernel without EFD_VPOLL).
  */
-static inline int vpollfd_create(unsigned int init_events, int flags)
+EVENTFD_VPOLL_INLINE int vpollfd_create(unsigned int init_events, int flags)
 {
 	return eventfd(init_events, flags | EFD_VPOLL);
+}
+
+/*
+ * Whether the running kernel has EFD_VPOLL: creates an EFD_VPOLL eventfd
+ * (EFD_CLOEXEC) and closes it.  Returns 1 if it has, 0 if the kernel answers
+ * EINVAL or ENOSYS (errno is then left as it was), or -1 with errno set if
+ * the probe cannot tell (EMFILE, ENFILE, ENOMEM, ...: try again later).
+ * Async-signal-safe: it calls only eventfd(2) and close(2).
+ */
+EVENTFD_VPOLL_INLINE int vpollfd_supported(void)
+{
+	int saved = errno;
+	int fd = vpollfd_create(0, EFD_CLOEXEC);
+
+	if (fd >= 0) {
+		close(fd);
+		errno = saved;
+		return 1;
+	}
+	if (errno == EINVAL || errno == ENOSYS) {
+		errno = saved;
+		return 0;
+	}
+	return -1;
 }
 
 /*
@@ -86,7 +139,7 @@ static inline int vpollfd_create(unsigned int init_events, int flags)
  * EFD_VPOLL_EVENTMASK (from the kernel; the set is then unchanged), or
  * what write(2) reports (EBADF, ...).
  */
-static inline int vpollfd_ctl(int fd, int op, unsigned int events)
+EVENTFD_VPOLL_INLINE int vpollfd_ctl(int fd, int op, unsigned int events)
 {
 	uint64_t request;
 	ssize_t n;
@@ -95,13 +148,14 @@ static inline int vpollfd_ctl(int fd, int op, unsigned int events)
 		errno = EINVAL;
 		return -1;
 	}
-	request = ((uint64_t)(unsigned int)op << 32) | (uint64_t)events;
+	request = (EVENTFD_VPOLL_CAST(uint64_t, EVENTFD_VPOLL_CAST(unsigned int, op)) << 32) |
+		  EVENTFD_VPOLL_CAST(uint64_t, events);
 	do
 		n = write(fd, &request, sizeof(request));
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -1;
-	if (n != (ssize_t)sizeof(request)) {
+	if (n != EVENTFD_VPOLL_CAST(ssize_t, sizeof(request))) {
 		errno = EIO;
 		return -1;
 	}
@@ -113,7 +167,7 @@ static inline int vpollfd_ctl(int fd, int op, unsigned int events)
  * and consumes nothing.  Returns 0, or -1 with errno set (what read(2)
  * reports: EBADF, ...).  *events is untouched on failure.
  */
-static inline int vpollfd_events(int fd, unsigned int *events)
+EVENTFD_VPOLL_INLINE int vpollfd_events(int fd, unsigned int *events)
 {
 	uint64_t value;
 	ssize_t n;
@@ -123,11 +177,11 @@ static inline int vpollfd_events(int fd, unsigned int *events)
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -1;
-	if (n != (ssize_t)sizeof(value)) {
+	if (n != EVENTFD_VPOLL_CAST(ssize_t, sizeof(value))) {
 		errno = EIO;
 		return -1;
 	}
-	*events = (unsigned int)(value & EFD_VPOLL_EVENTMASK);
+	*events = EVENTFD_VPOLL_CAST(unsigned int, value & EFD_VPOLL_EVENTMASK);
 	return 0;
 }
 
@@ -135,4 +189,7 @@ static inline int vpollfd_events(int fd, unsigned int *events)
 }
 #endif
 
-#endif /* VPOLL_H */
+#undef EVENTFD_VPOLL_INLINE
+#undef EVENTFD_VPOLL_CAST
+
+#endif /* EVENTFD_VPOLL_VPOLL_H */
