@@ -94,6 +94,18 @@ lock_tree() {
 	fi
 }
 
+# hold_source_tree: make the source tree (scripts/kernel-source), then hold it with the shared
+# lock for the rest of the caller, checking that nobody re-applied the series in between. Every
+# script that reads or builds the tree starts with it.
+hold_source_tree() {
+	"$VPOLL_REPO/scripts/kernel-source" || return
+	lock_tree shared
+	if [ -z "${KERNEL_TREE:-}" ] && [ "$(cat "$VPOLL_SRC/.vpoll-series" 2>/dev/null)" != "$(series_hash)" ]; then
+		echo "the $VPOLL_SERIES tree changed after scripts/kernel-source made it; run again" >&2
+		return 1
+	fi
+}
+
 # series_patch_files: the patches the series file lists, as paths.
 series_patch_files() {
 	grep -v -e '^#' -e '^$' "$VPOLL_PATCHES/series" | sed "s#^#$VPOLL_PATCHES/#"
