@@ -2,34 +2,38 @@
 # Shared by the scripts in this folder: where the data lives, how a step reports, how a kernel
 # log is judged.
 #
-# The series the project carries, each a folder of patches/ with a quilt `series` file, on a
-# Debian source package of its kernel (VPOLL_SERIES picks one; meson passes its `series` option):
-#   6.12   patches/6.12/   linux-source-6.12   the downstream backport
+# The kernels the project builds, each a Debian source package with folders of patches/ applied
+# by quilt (each folder has a `series` file). VPOLL_SERIES picks one (default mainline):
+#   mainline   linux-source-7.3 (trixie-backports, scripts/debian-fetch)   io_uring/ then mainline/
+#   6.12       linux-source-6.12 (bookworm, scripts/install-deps)          io_uring/ then 6.12/
+# io_uring/ is the io_uring poll fix the EFD_VPOLL series depends on; it goes first in every tree.
 #
 # One cache directory outside the repo holds everything large (EFD_VPOLL_CACHE moves it):
 #   source/PACKAGE_VERSION/   the package's tarball extracted, never changed (pristine); a new
 #                             package version is a new folder
-#   tree/SERIES/              a working tree: the pristine files hard-linked, the series applied
+#   tree/SERIES/              a working tree: the pristine files hard-linked, the patches applied
 #                             with quilt; .vpoll-base and .vpoll-series say what it carries
 #   tree/SERIES.lock          exclusive while extracting or applying, shared while building
 #   build/SERIES/VARIANT/     O= build directories (VARIANT: vm, debug, the check builds)
 #   git/SERIES/               the git tree scripts/series-sync makes of the pristine source
 #   ccache/ logs/ clean-system/ kvm-probe
 #   apt/ debian/              scripts/debian-fetch: its private apt configuration and lists, and
-#                             the pinned Debian packages it downloads (never installed)
-# KERNEL_TREE=DIR builds DIR as it is (it must carry the series already) into build/custom-HASH/.
+#                             the pinned Debian packages it downloads
+# KERNEL_TREE=DIR builds DIR as it is (it must carry the patches already) into build/custom-HASH/.
 
 VPOLL_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VPOLL_CACHE=${EFD_VPOLL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eventfd-vpoll}
-VPOLL_SERIES=${VPOLL_SERIES:-6.12}
+VPOLL_SERIES=${VPOLL_SERIES:-mainline}
 case $VPOLL_SERIES in
+mainline) VPOLL_SOURCE_PKG=linux-source-7.3 ;;
 6.12) VPOLL_SOURCE_PKG=linux-source-6.12 ;;
 *)
-	printf '%s: error: unknown series %s (VPOLL_SERIES: 6.12)\n' "${0##*/}" "$VPOLL_SERIES" >&2
+	printf '%s: error: unknown series %s (VPOLL_SERIES: mainline or 6.12)\n' "${0##*/}" "$VPOLL_SERIES" >&2
 	exit 1 ;;
 esac
+# The folders of patches/ applied to the tree, in order; the series' own is the last.
+VPOLL_PATCH_DIRS=(io_uring "$VPOLL_SERIES")
 VPOLL_PATCHES=$VPOLL_REPO/patches/$VPOLL_SERIES
-VPOLL_SOURCE_TARBALL=/usr/src/$VPOLL_SOURCE_PKG.tar.xz
 VPOLL_TREE=$VPOLL_CACHE/tree/$VPOLL_SERIES
 VPOLL_TREE_LOCK=$VPOLL_TREE.lock
 if [ -n "${KERNEL_TREE:-}" ]; then
@@ -106,14 +110,28 @@ hold_source_tree() {
 	fi
 }
 
-# series_patch_files: the patches the series file lists, as paths.
+# series_patch_files [DIR]: the patches the series file of patches/DIR lists (default: the
+# series' own folder), as paths.
 series_patch_files() {
-	grep -v -e '^#' -e '^$' "$VPOLL_PATCHES/series" | sed "s#^#$VPOLL_PATCHES/#"
+	local d=$VPOLL_REPO/patches/${1:-$VPOLL_SERIES}
+	grep -v -e '^#' -e '^$' "$d/series" | sed "s#^#$d/#"
 }
 
-# series_hash: what a working tree records as the series it carries.
+# tree_patch_files: every patch the working tree carries, in the order quilt applies them.
+tree_patch_files() {
+	local d
+	for d in "${VPOLL_PATCH_DIRS[@]}"; do
+		series_patch_files "$d"
+	done
+}
+
+# series_hash: what a working tree records as the patches it carries.
 series_hash() {
-	(cd "$VPOLL_PATCHES" && cat series $(grep -v -e '^#' -e '^$' series)) | sha256sum | cut -d' ' -f1
+	local f
+	while read -r f; do
+		printf '%s\n' "${f#"$VPOLL_REPO/"}"
+		cat "$f"
+	done < <(tree_patch_files) | sha256sum | cut -d' ' -f1
 }
 
 # fragment_survived FRAGMENT DOTCONFIG: every option FRAGMENT sets, or unsets with
