@@ -125,12 +125,13 @@ tree_patch_files() {
 	done
 }
 
-# series_hash: what a working tree records as the patches it carries.
+# series_hash: what a working tree records as the patches it carries: their names and diffs (a
+# change of a commit message or of the To/Cc headers does not re-apply the tree).
 series_hash() {
 	local f
 	while read -r f; do
 		printf '%s\n' "${f#"$VPOLL_REPO/"}"
-		cat "$f"
+		sed -n '/^diff --git /,$p' "$f"
 	done < <(tree_patch_files) | sha256sum | cut -d' ' -f1
 }
 
