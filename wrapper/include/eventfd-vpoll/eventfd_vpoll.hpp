@@ -18,8 +18,8 @@
 //
 //   event          raise                           clear
 //   IN|RDNORM      peer writes a byte              drain it (only as a pair)
-//   PRI            peer writes a byte, then a      consume the OOB byte
-//                  MSG_OOB byte; implies IN|RDNORM (IN stays unless cleared too)
+//   PRI            peer writes a MSG_OOB byte,     consume the OOB byte
+//                  then a byte; implies IN|RDNORM  (IN stays unless cleared too)
 //   OUT|WRNORM|    drain what our end queued, then fill the send buffer (SO_SNDBUF
 //     WRBAND       queue a 1-byte seed             at its minimum: ~2 KiB)
 //                                                  (only as a triple; not after HUP)
@@ -828,16 +828,18 @@ private:
 					return errno_code();
 				has_data_ = false;
 			}
-			// A data byte under PRI keeps IN up once PRI is consumed.
-			if ((target & in_bits) && !(target & rdhup_bit) && !has_data_) {
-				if ((ec = send_byte(0)))
-					return ec;
-				has_data_ = true;
-			}
+			// The OOB byte first, so that the first wake-up already
+			// shows PRI with IN; then a data byte, which keeps IN up
+			// without a wake-up once PRI is consumed.
 			if ((target & pri_bit) &&
 			    (!(from & pri_bit) || ((again & (in_bits | pri_bit)) && !new_rdhup))) {
 				if ((ec = send_byte(MSG_OOB)))
 					return ec;
+			}
+			if ((target & in_bits) && !(target & rdhup_bit) && !has_data_) {
+				if ((ec = send_byte(0)))
+					return ec;
+				has_data_ = true;
 			}
 			if (new_hup || new_rdhup) {
 				if (::shutdown(driver_, new_hup ? SHUT_RDWR : SHUT_WR) < 0)
