@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -216,6 +217,11 @@ TEST_CASE("release() gives the documented state; adopt_native() takes only vpoll
 		struct pollfd p = {fd, static_cast<short>(vpoll::event_mask), 0};
 		REQUIRE(::poll(&p, 1, 0) >= 0);
 		const event_set shown = event_set::from_epoll_masked(static_cast<unsigned short>(p.revents));
+		char link[64] = {}, path[64];
+		std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if (::readlink(path, link, sizeof(link) - 1) < 0)
+			std::strcpy(link, "?");
+		std::printf("released fd: %s\n", link);
 		auto again = vpoll::eventfd_vpoll::adopt_native(fd, ec);
 		if (!emulated) {
 			CHECK(shown == initial);

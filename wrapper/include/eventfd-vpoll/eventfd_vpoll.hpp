@@ -869,7 +869,7 @@ private:
 	}
 
 	change_lock lock_;
-	int driver_;
+	std::atomic<int> driver_; // atomic: can_reach() reads it without the lock
 	pid_t owner_;
 	std::atomic<std::uint32_t> state_;
 	bool oob_;
