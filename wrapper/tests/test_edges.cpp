@@ -15,8 +15,12 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
+#include <thread>
 
 using vpoll::event;
 using vpoll::event_set;
