@@ -129,6 +129,19 @@ void use_cxx_layer()
 					    vpoll::emulated_capabilities};
 	expect(caps[0].independent && !caps[1].independent, "capabilities");
 
+	const std::error_code refusal = vpoll::make_error_code(vpoll::errc::unreachable);
+	expect(refusal.category() == vpoll::category() && refusal == std::errc::not_supported &&
+	       refusal != std::error_code(EOPNOTSUPP, std::system_category()),
+	       "vpoll::errc, vpoll::category()");
+	const vpoll::errc codes[] = {vpoll::errc::unreachable, vpoll::errc::not_owner,
+				     vpoll::errc::reentered, vpoll::errc::mismatch,
+				     vpoll::errc::driver_shared, vpoll::errc::not_vpoll};
+	for (vpoll::errc c : codes) {
+		const std::error_code e = c;
+		expect(!e.message().empty() && e.default_error_condition().category() ==
+		       std::generic_category(), "vpoll::errc messages and conditions");
+	}
+
 	std::error_code ec;
 	const bool native = vpoll::native_available(ec);
 	expect(!ec, "native_available(ec)");
@@ -153,12 +166,19 @@ void use_cxx_layer()
 		expect(v.can_reach(vpoll::writable), "can_reach()");
 		expect(v.supported().independent == v.native(), "supported()");
 
+		const bool v_native = v.native();
 		vpoll::eventfd_vpoll moved(std::move(v));
 		v = std::move(moved);
 		const int fd = v.release();
 		expect(fd >= 0 && v.fd() == -1, "release()");
-		vpoll::eventfd_vpoll adopted = vpoll::eventfd_vpoll::adopt_native(fd);
-		expect(adopted.fd() == fd, "adopt_native()");
+		vpoll::eventfd_vpoll adopted = vpoll::eventfd_vpoll::adopt_native(fd, ec);
+		if (v_native) {
+			expect(!ec && adopted.fd() == fd, "adopt_native()");
+		} else {
+			expect(ec == vpoll::errc::not_vpoll && !adopted, "adopt_native() refuses a socket");
+			adopted = vpoll::eventfd_vpoll(vpoll::writable, EFD_CLOEXEC, which, ec);
+			::close(fd);
+		}
 		adopted.reset();
 		expect(!adopted, "reset()");
 	}

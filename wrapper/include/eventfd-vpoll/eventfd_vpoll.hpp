@@ -9,58 +9,107 @@
 //   emulated  an AF_UNIX SOCK_STREAM socketpair: the caller gets one end, the
 //             object drives it through the other.  Only what a real unix
 //             socket can show is possible; see the table below.
-//   automatic native when the kernel accepts EFD_VPOLL, emulated otherwise.
-//             The kernel is probed once per process (thread-safe).
+//   automatic native when the kernel accepts EFD_VPOLL, emulated when it
+//             answers "cannot" (EINVAL, ENOSYS, or EPERM from a seccomp
+//             filter).  A transient answer (EMFILE, ENFILE, ENOMEM) is
+//             returned, not cached.  The kernel is probed once per process.
 //
-// Emulated backend, as measured by wrapper/tests (Linux 6.12 and 6.18):
+// Emulated backend, as measured by wrapper/tests (Linux 6.12, 6.18, 7.3):
 //
 //   event          raise                           clear
 //   IN|RDNORM      peer writes a byte              drain it (only as a pair)
-//   PRI            peer sends a MSG_OOB byte;      consume the OOB byte
-//                  implies IN|RDNORM               (IN stays unless cleared too)
-//   OUT|WRNORM|    (set on a fresh end)            fill the send buffer
-//     WRBAND       drain the buffer                (only as a triple; not after HUP)
+//   PRI            peer writes a MSG_OOB byte,     consume the OOB byte
+//                  then a byte; implies IN|RDNORM  (IN stays unless cleared too)
+//   OUT|WRNORM|    drain what our end queued, then fill the send buffer (SO_SNDBUF
+//     WRBAND       queue a 1-byte seed             at its minimum: ~2 KiB)
+//                                                  (only as a triple; not after HUP)
 //   RDHUP          peer shutdown(SHUT_WR);         never (one way)
 //                  implies IN|RDNORM
 //   HUP            peer shutdown(SHUT_RDWR);       never (one way)
 //                  implies RDHUP|IN|RDNORM
-//   ERR            peer closed with unread data    never: the state is frozen
-//                  (reset); implies HUP|RDHUP|     afterwards
-//                  IN|RDNORM|OUT|WRNORM|WRBAND
+//   ERR            peer closed with the seed       never: the state is frozen
+//                  unread (reset); implies HUP|    afterwards
+//                  RDHUP|IN|RDNORM|OUT|WRNORM|WRBAND
 //   RDBAND, MSG,   impossible                      -
 //     NVAL
 //   After RDHUP (or HUP) PRI cannot be raised any more; after HUP OUT cannot
-//   be cleared any more.
+//   be cleared any more.  PRI needs AF_UNIX MSG_OOB shown as POLLPRI (Linux
+//   5.15.y/5.18+, CONFIG_AF_UNIX_OOB): probed once per process; without it
+//   supported() and can_reach() leave PRI out.
 //
 // A request whose resulting set the backend cannot show exactly fails with
-// ENOTSUP and changes nothing, so every call that succeeds leaves the fd in
-// exactly the state the native backend would show.  Use the groups
+// errc::unreachable and changes nothing.  After every change the object checks
+// (poll) that the fd shows the target set; if not, it fails with
+// errc::mismatch and resynchronises.  So every call that succeeds leaves the fd
+// in exactly the state the native backend would show.  Use the groups
 // vpoll::readable (IN|RDNORM) and vpoll::writable (OUT|WRNORM|WRBAND), which
 // work on both backends.  can_reach() tells beforehand whether mod(target)
 // would succeed; supported() gives the static picture.
 //
-// The emulated state lives in the creating process: a forked child, or a
-// process that received the fd over SCM_RIGHTS, can wait on fd() but cannot
-// drive it (add/del/mod from another process fail with ENOTSUP).  The caller
-// must not read, write, recv, send or getsockopt(SO_ERROR) on an emulated
-// fd(): that changes what it shows (SO_ERROR or a recv clears ERR).  A change
-// touching several events is several socket operations, so a concurrent
-// poller can see an intermediate set; on the native backend every change is
-// atomic.
+// Wake-ups (edges).  Native: add() and mod() wake the waiters whose events
+// intersect what the call asserts (even if already pending: a re-assert is a
+// new edge for EPOLLET and io_uring multishot), del() wakes nobody.
+// Emulated, the same, with these differences (tests/test_backend.cpp, cases
+// "[edges]", measure both backends with the same cases):
+//   - del() never wakes anybody (as native).
+//   - Asserting IN|RDNORM or PRI wakes the waiters on any of IN, RDNORM, PRI,
+//     RDBAND (the socket's wake-up key): a PRI-only waiter with PRI pending gets
+//     an extra edge when IN is asserted.
+//   - Raising PRI with no IN pending, or re-asserting IN or PRI while PRI is
+//     pending, is two socket writes: one or two wake-ups.
+//   - Once RDHUP (or HUP) is shown the peer can no longer write: a re-assert
+//     is a repeated shutdown(), which wakes every waiter whose events
+//     intersect the shown set (a key-less wake-up); so does raising ERR.
+//   - Once ERR is shown nothing can be re-asserted: add()/mod() of the shown
+//     set succeed and wake nobody (native would).
 //
-// Thread safety
+// Processes.  The emulated state lives in the creating process: a forked
+// child, or a process that received the fd over SCM_RIGHTS, can wait on fd()
+// but cannot drive it (add/del/mod fail with errc::not_owner at once, before
+// any lock, so a child forked while another thread was inside add() does not
+// hang).  A child's copy of the driving end would keep ERR from showing (the
+// reset comes with the last close), and Linux has no close-on-fork: a
+// pthread_atfork child handler closes every object's driving end in the child,
+// and fork() returns in the parent only once the child has done so (while any
+// emulated object exists: one pipe and one wait for the child per fork).
+// What it cannot cover (_Fork(), vfork(), a raw clone() without CLONE_VM...
+// and an exec'd program that inherited the end: it is CLOEXEC) is caught when
+// ERR is raised: if the fd does not show ERR within 100 ms of the close (the
+// time a child gets to run its handler), the call fails with
+// errc::driver_shared and the object stops driving.
+//
+// The caller must not read, write, recv, send or getsockopt(SO_ERROR) on an
+// emulated fd(): that changes what it shows.  A change touching several events
+// is several socket operations, so a concurrent poller can see an intermediate
+// set; on the native backend every change is atomic.
+//
+// Thread and signal safety
 //   add, del, mod, events, can_reach, fd, native, supported: safe to call
 //   from several threads at once on one object (native: each is one system
-//   call; emulated: serialised by a mutex inside the object).
+//   call; emulated: changes are serialised by a lock inside the object,
+//   events() and can_reach() take none).
+//   Async-signal-safe (the std::error_code& overloads; errno may change, as
+//   with any call from a handler: save it): on the native backend add, del,
+//   mod and events (one write(2) or read(2)); on the emulated backend add,
+//   del, mod (system calls and a lock-free-atomics lock that never allocates)
+//   and events (one poll(2)); a handler that interrupts its own thread inside
+//   a change of the same object gets errc::reentered instead of a deadlock.
+//   Construction, release(), reset() and destruction are not: they allocate
+//   or take the process-wide registry's mutex.  The C functions of
+//   <eventfd-vpoll/vpoll.h> are async-signal-safe.
 //   Construction, move, assignment, release, reset and destruction need
 //   exclusive access, as for any object.
 //   native_available(): safe from any thread; probes once.
 //
-// Errors: each operation has a throwing overload (std::system_error carrying
-// the errno) and a noexcept overload taking std::error_code&, in the style of
-// std::filesystem.  Built without exceptions (-fno-exceptions: __cpp_exceptions
-// undefined, or EVENTFD_VPOLL_EXCEPTIONS defined to 0 beforehand), the throwing
-// overloads are left out and the std::error_code& ones remain.
+// Errors: each operation has a throwing overload (std::system_error) and a
+// noexcept overload taking std::error_code&, in the style of std::filesystem.
+// The kernel's errors come in std::system_category() (errno values); the
+// wrapper's own refusals in vpoll::category() (vpoll::errc), so a refusal is
+// never confused with a kernel EOPNOTSUPP; each vpoll::errc compares equal to
+// a std::errc condition (unreachable and not_owner to not_supported) for code
+// that tests conditions.  Built without exceptions (-fno-exceptions:
+// __cpp_exceptions undefined, or EVENTFD_VPOLL_EXCEPTIONS defined to 0
+// beforehand), the throwing overloads are left out.
 //
 // Everything is in namespace vpoll::v4, an inline namespace: user code writes
 // vpoll::, and a later ABI-breaking change moves to vpoll::v5.  No identifier
@@ -75,22 +124,29 @@
 #include "vpoll.h"
 
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <new>
 #include <optional>
 #include <string>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #ifndef EVENTFD_VPOLL_EXCEPTIONS
@@ -203,6 +259,73 @@ inline std::string to_string(event_set s)
 	return out.empty() ? "0" : out;
 }
 
+// ---------------------------------------------------------------- errors
+
+// The wrapper's own refusals, in vpoll::category().  Kernel errors keep their
+// errno in std::system_category().
+enum class errc {
+	unreachable = 1, // the emulated backend cannot show that set (nothing changed)
+	not_owner,       // an emulated object driven from a process other than its creator's
+	reentered,       // a signal handler interrupted this thread's own change of the object
+	mismatch,        // after the change the fd did not show the target (resynchronised)
+	driver_shared,   // ERR did not show: another process holds the driving end
+	not_vpoll,       // adopt_native(): the fd is not an EFD_VPOLL eventfd
+};
+
+namespace detail {
+
+class category_impl final : public std::error_category {
+public:
+	constexpr category_impl() noexcept = default;
+	const char *name() const noexcept override { return "vpoll"; }
+	std::string message(int value) const override
+	{
+		switch (static_cast<errc>(value)) {
+		case errc::unreachable: return "the emulated backend cannot show that event set";
+		case errc::not_owner: return "the emulated object belongs to another process";
+		case errc::reentered: return "called from a signal handler inside this object's own change";
+		case errc::mismatch: return "the descriptor does not show the requested set";
+		case errc::driver_shared: return "another process holds the driving end: ERR cannot show";
+		case errc::not_vpoll: return "not an EFD_VPOLL eventfd";
+		}
+		return "unknown vpoll error";
+	}
+	std::error_condition default_error_condition(int value) const noexcept override
+	{
+		switch (static_cast<errc>(value)) {
+		case errc::unreachable:
+		case errc::not_owner: return std::errc::not_supported;
+		case errc::reentered: return std::errc::resource_deadlock_would_occur;
+		case errc::mismatch: return std::errc::io_error;
+		case errc::driver_shared: return std::errc::device_or_resource_busy;
+		case errc::not_vpoll: return std::errc::invalid_argument;
+		}
+		return std::error_condition(value, *this);
+	}
+};
+
+// Constant-initialised: usable from a signal handler, one address in the program.
+inline const category_impl category_instance;
+
+} // namespace detail
+
+inline const std::error_category &category() noexcept { return detail::category_instance; }
+inline std::error_code make_error_code(errc e) noexcept
+{
+	return std::error_code(static_cast<int>(e), category());
+}
+
+} // namespace v4
+} // namespace vpoll
+
+namespace std {
+template <>
+struct is_error_code_enum<vpoll::v4::errc> : true_type {};
+} // namespace std
+
+namespace vpoll {
+inline namespace v4 {
+
 enum class backend { automatic, native, emulated };
 
 // What a backend can do.  settable/clearable: the events it can raise/clear
@@ -215,6 +338,7 @@ struct capabilities {
 };
 
 inline constexpr capabilities native_capabilities{event_set::all(), event_set::all(), true};
+// With AF_UNIX MSG_OOB; an object's supported() leaves PRI out where the kernel lacks it.
 inline constexpr capabilities emulated_capabilities{
 	readable | event::pri | writable | event::rdhup | event::hup | event::err,
 	readable | event::pri | writable, false};
@@ -234,10 +358,177 @@ inline void throw_if(const std::error_code &ec, const char *what)
 }
 #endif
 
-// Probe state: -1 unknown, 0 no EFD_VPOLL, 1 EFD_VPOLL available.
-inline std::atomic<int> probe_state{-1};
+// Probe state: -1 unknown, 0 no, 1 yes.
+inline std::atomic<int> probe_state{-1}; // EFD_VPOLL
 inline std::atomic<unsigned> probe_runs{0}; // how many times the kernel was asked
 inline std::mutex probe_mutex;
+inline std::atomic<int> oob_state{-1}; // AF_UNIX MSG_OOB shown as POLLPRI
+
+// Whether AF_UNIX stream sockets deliver MSG_OOB and poll shows it as POLLPRI.
+// Asked once; a transient failure (EMFILE, ...) is returned and not cached.
+inline bool oob_available(std::error_code &ec) noexcept
+{
+	int state = oob_state.load(std::memory_order_acquire);
+	if (state >= 0) {
+		ec.clear();
+		return state == 1;
+	}
+	int sv[2];
+	if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		ec = errno_code();
+		return false;
+	}
+	char c = '!';
+	state = 0;
+	if (::send(sv[1], &c, 1, MSG_OOB | MSG_DONTWAIT | MSG_NOSIGNAL) == 1) {
+		struct pollfd p = {sv[0], POLLPRI, 0};
+		state = ::poll(&p, 1, 0) == 1 && (p.revents & POLLPRI);
+	} else if (errno != EOPNOTSUPP && errno != EINVAL) {
+		ec = errno_code();
+		::close(sv[0]);
+		::close(sv[1]);
+		return false;
+	}
+	::close(sv[0]);
+	::close(sv[1]);
+	oob_state.store(state, std::memory_order_release);
+	ec.clear();
+	return state == 1;
+}
+
+// Whether fd is an EFD_VPOLL eventfd: its anon inode is "[eventfd-vpoll]"
+// (the mainline series) or "[eventfd]" with "eventfd-vpoll: 1" in its fdinfo
+// (the 6.12 series).  Needs /proc.
+inline bool is_vpoll_fd(int fd, std::error_code &ec) noexcept
+{
+	char path[64], link[64] = {};
+	std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ssize_t n = ::readlink(path, link, sizeof(link) - 1);
+	if (n < 0) {
+		ec = errno_code(errno == ENOENT && ::fcntl(fd, F_GETFD) < 0 ? EBADF : errno);
+		return false;
+	}
+	ec.clear();
+	if (std::strcmp(link, "anon_inode:[eventfd-vpoll]") == 0)
+		return true;
+	if (std::strcmp(link, "anon_inode:[eventfd]") != 0)
+		return false;
+	std::snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	int info = ::open(path, O_RDONLY | O_CLOEXEC);
+	if (info < 0) {
+		ec = errno_code();
+		return false;
+	}
+	char text[512];
+	n = ::read(info, text, sizeof(text) - 1);
+	int saved = errno;
+	::close(info);
+	if (n < 0) {
+		ec = errno_code(saved);
+		return false;
+	}
+	text[n] = 0;
+	return std::strstr(text, "\neventfd-vpoll:\t1\n") != nullptr ||
+	       std::strstr(text, "\neventfd-vpoll: 1\n") != nullptr;
+}
+
+// A lock that is async-signal-safe: lock-free atomics and futex(2), no
+// allocation.  The owner is recorded by the same compare-and-swap that takes
+// the lock, so a signal handler interrupting its own thread's critical section
+// is told so (false) instead of waiting for itself.
+class change_lock {
+public:
+	static_assert(std::atomic<pthread_t>::is_always_lock_free);
+	static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
+
+	bool lock() noexcept
+	{
+		const pthread_t me = ::pthread_self();
+		pthread_t seen{};
+		if (owner_.compare_exchange_strong(seen, me))
+			return true;
+		if (::pthread_equal(seen, me))
+			return false;
+		waiters_.fetch_add(1);
+		for (;;) {
+			const std::uint32_t ticket = seq_.load();
+			seen = pthread_t{};
+			if (owner_.compare_exchange_strong(seen, me))
+				break;
+			::syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&seq_), FUTEX_WAIT_PRIVATE,
+				  ticket, nullptr, nullptr, 0);
+		}
+		waiters_.fetch_sub(1);
+		return true;
+	}
+
+	void unlock() noexcept
+	{
+		owner_.store(pthread_t{});
+		if (waiters_.load() != 0) {
+			seq_.fetch_add(1);
+			::syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&seq_), FUTEX_WAKE_PRIVATE,
+				  1, nullptr, nullptr, 0);
+		}
+	}
+
+private:
+	std::atomic<pthread_t> owner_{};
+	std::atomic<std::uint32_t> waiters_{0};
+	std::atomic<std::uint32_t> seq_{0};
+};
+
+class emulation;
+
+// Every emulated object of the process, so that a fork's child can close their
+// driving ends (pthread_atfork).  One list for the whole program: inline
+// variables, not per-translation-unit statics.
+inline std::mutex registry_mutex;
+inline emulation *registry_head = nullptr;
+inline int registry_fork_pipe[2] = {-1, -1};
+inline void registry_child_closes() noexcept;
+// fork()'s handlers.  The parent's returns once the child has closed its
+// copies (the pipe's end of file), so that no window is left in which the
+// parent raises ERR while the child still holds a driving end.
+inline void registry_lock() noexcept
+{
+	const int saved = errno;
+	registry_mutex.lock();
+	if (registry_head && ::pipe2(registry_fork_pipe, O_CLOEXEC) < 0)
+		registry_fork_pipe[0] = registry_fork_pipe[1] = -1;
+	errno = saved;
+}
+inline void registry_unlock() noexcept
+{
+	const int saved = errno;
+	if (registry_fork_pipe[0] >= 0) {
+		::close(registry_fork_pipe[1]);
+		struct pollfd p = {registry_fork_pipe[0], POLLIN, 0};
+		while (::poll(&p, 1, 1000) < 0 && errno == EINTR) {
+		}
+		::close(registry_fork_pipe[0]);
+		registry_fork_pipe[0] = registry_fork_pipe[1] = -1;
+	}
+	registry_mutex.unlock();
+	errno = saved;
+}
+inline void registry_child() noexcept
+{
+	const int saved = errno;
+	registry_child_closes();
+	if (registry_fork_pipe[0] >= 0) {
+		::close(registry_fork_pipe[0]);
+		::close(registry_fork_pipe[1]);
+		registry_fork_pipe[0] = registry_fork_pipe[1] = -1;
+	}
+	registry_mutex.unlock();
+	errno = saved;
+}
+inline int registry_install() noexcept
+{
+	static const int result = ::pthread_atfork(registry_lock, registry_unlock, registry_child);
+	return result;
+}
 
 // The emulated backend: state_ is what the caller's end shows.
 class emulation {
@@ -248,18 +539,32 @@ public:
 	static constexpr std::uint32_t pri_bit = EPOLLPRI, rdhup_bit = EPOLLRDHUP,
 				       hup_bit = EPOLLHUP, err_bit = EPOLLERR;
 
-	emulation(int driver, std::uint32_t state) noexcept
-		: driver_(driver), owner_(::getpid()), state_(state) {}
+	emulation(int driver, std::uint32_t state, bool oob) noexcept
+		: driver_(driver), owner_(::getpid()), state_(state), oob_(oob)
+	{
+		std::lock_guard<std::mutex> guard(registry_mutex);
+		next_ = registry_head;
+		if (next_)
+			next_->prev_ = this;
+		registry_head = this;
+	}
 	emulation(const emulation &) = delete;
 	emulation &operator=(const emulation &) = delete;
 	~emulation()
 	{
+		{
+			std::lock_guard<std::mutex> guard(registry_mutex);
+			(prev_ ? prev_->next_ : registry_head) = next_;
+			if (next_)
+				next_->prev_ = prev_;
+		}
 		if (driver_ >= 0)
 			::close(driver_);
 	}
 
-	// Whether the caller's end can go from showing `from` to showing exactly `to`.
-	static constexpr bool reachable(std::uint32_t from, std::uint32_t to) noexcept
+	// Whether the caller's end can go from showing `from` to showing exactly
+	// `to`; oob: whether the kernel has AF_UNIX MSG_OOB (PRI).
+	static constexpr bool reachable(std::uint32_t from, std::uint32_t to, bool oob = true) noexcept
 	{
 		constexpr std::uint32_t representable =
 			in_bits | pri_bit | out_bits | rdhup_bit | hup_bit | err_bit;
@@ -276,6 +581,8 @@ public:
 			return false;
 		if ((to & err_bit) && (to & under_err) != under_err)
 			return false;
+		if ((to & pri_bit) && !(from & pri_bit) && !oob)
+			return false;
 		if (from & err_bit)
 			return to == from;
 		if ((from & rdhup_bit) && !(to & rdhup_bit))
@@ -289,39 +596,37 @@ public:
 		return true;
 	}
 
+	bool oob() const noexcept { return oob_; }
+	bool owned_here() const noexcept { return ::getpid() == owner_; }
+
+	// No lock: state_ is atomic.
 	bool can_reach(event_set target) const noexcept
 	{
-		std::lock_guard<std::mutex> lock(mutex_);
-		return reachable(state_, target.to_epoll());
+		return owned_here() && driver_ >= 0 &&
+		       reachable(state_.load(std::memory_order_acquire), target.to_epoll(), oob_);
 	}
 
 	// op: VPOLL_ADDEVENTS / VPOLL_DELEVENTS / VPOLL_MODEVENTS.
 	std::error_code change(int user_fd, int op, event_set events) noexcept
 	{
-		std::lock_guard<std::mutex> lock(mutex_);
+		// Before any lock: in a forked child the lock may be held by a
+		// thread that does not exist there.
+		if (!owned_here())
+			return errc::not_owner;
 		if (::fcntl(user_fd, F_GETFD) < 0)
 			return errno_code();
-		if (::getpid() != owner_)
-			return errno_code(ENOTSUP);
-		std::uint32_t e = events.to_epoll(), target;
-		switch (op) {
-		case VPOLL_ADDEVENTS: target = state_ | e; break;
-		case VPOLL_DELEVENTS: target = state_ & ~e; break;
-		case VPOLL_MODEVENTS: target = e; break;
-		default: return errno_code(EINVAL);
-		}
-		if (!reachable(state_, target))
-			return errno_code(ENOTSUP);
-		std::error_code ec = apply(user_fd, target);
-		if (ec) {
-			// Some socket operations may have happened: resync.
-			std::error_code ignored;
-			state_ = observe(user_fd, ignored);
-		}
+		const std::uint32_t e = events.to_epoll();
+		if (op < VPOLL_ADDEVENTS || op > VPOLL_MODEVENTS)
+			return errno_code(EINVAL);
+		if (!lock_.lock())
+			return errc::reentered;
+		std::error_code ec = change_locked(user_fd, op, e);
+		lock_.unlock();
 		return ec;
 	}
 
-	// What the caller's end shows now (poll with a zero timeout).
+	// What the caller's end shows now (poll with a zero timeout).  No lock,
+	// no object state: also fine in a child or a signal handler.
 	static std::uint32_t observe(int user_fd, std::error_code &ec) noexcept
 	{
 		struct pollfd p = {user_fd, static_cast<short>(event_mask), 0};
@@ -341,17 +646,12 @@ public:
 		return static_cast<std::uint32_t>(p.revents) & event_mask;
 	}
 
-	std::uint32_t events(int user_fd, std::error_code &ec) const noexcept
-	{
-		std::lock_guard<std::mutex> lock(mutex_);
-		return observe(user_fd, ec);
-	}
-
-	// Set up a fresh pair (sv[0] the caller's end) to show `initial`.
+	// Set up a fresh pair (the caller's end user_fd) to show `initial`.
 	std::error_code init(int user_fd, std::uint32_t initial) noexcept
 	{
-		// A small send buffer makes clearing OUT cheap (about 60 KiB).
-		int size = 32768;
+		// The smallest send buffer (the kernel raises 1 to SOCK_MIN_SNDBUF,
+		// 4608 B): clearing OUT then queues one ~2 KiB skb.
+		int size = 1;
 		if (::setsockopt(user_fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)) < 0)
 			return errno_code();
 		// Keep a byte queued at the driver end: closing it then resets the
@@ -359,63 +659,134 @@ public:
 		char seed = 's';
 		if (::send(user_fd, &seed, 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
 			return errno_code();
-		if (!reachable(state_, initial))
-			return errno_code(ENOTSUP);
-		std::error_code ec = apply(user_fd, initial);
+		if (!reachable(state_, initial, oob_))
+			return errc::unreachable;
+		std::error_code ec = apply(user_fd, initial, 0);
+		if (ec)
+			return ec;
+		if (observe(user_fd, ec) != initial && !ec)
+			ec = errc::mismatch;
 		return ec;
 	}
 
-private:
-	static constexpr std::size_t chunk = 4096;
-
-	std::error_code apply(int user_fd, std::uint32_t target) noexcept
+	// For release(): leave user_fd as a socket whose peer closed cleanly
+	// (HUP|RDHUP|IN|RDNORM|OUT|WRNORM|WRBAND, read gives end of file), or
+	// frozen at ERR if ERR was shown.  Not the owner: only drop this
+	// process's copy of the driving end.
+	void detach(int user_fd) noexcept
 	{
-		const std::uint32_t from = state_;
-		char buf[chunk] = {};
-		if ((target & pri_bit) && !(from & pri_bit)) {
-			char c = '!';
-			if (::send(driver_, &c, 1, MSG_OOB | MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
-				return errno_code();
+		if (driver_ < 0)
+			return;
+		if (owned_here() && lock_.lock()) {
+			char buf[chunk];
+			if (state_.load() & pri_bit)
+				::recv(user_fd, buf, 1, MSG_OOB | MSG_DONTWAIT);
+			drain(user_fd);
+			::shutdown(driver_, SHUT_RDWR);
+			drain(driver_);
+			lock_.unlock();
 		}
-		if (!(target & pri_bit) && (from & pri_bit)) {
+		::close(driver_);
+		driver_ = -1;
+	}
+
+private:
+	friend void registry_child_closes() noexcept;
+	static constexpr std::size_t chunk = 4096;
+	static constexpr std::chrono::milliseconds err_grace{100};
+
+	std::error_code change_locked(int user_fd, int op, std::uint32_t e) noexcept
+	{
+		const std::uint32_t from = state_.load(std::memory_order_relaxed);
+		std::uint32_t target = 0, asserted = 0;
+		switch (op) {
+		case VPOLL_ADDEVENTS: target = from | e; asserted = e; break;
+		case VPOLL_DELEVENTS: target = from & ~e; break;
+		default: target = e; asserted = e; break;
+		}
+		if (!reachable(from, target, oob_))
+			return errc::unreachable;
+		if (driver_ < 0 && !(from & err_bit))
+			return errc::driver_shared;
+		std::error_code ec = apply(user_fd, target, asserted);
+		std::error_code seen;
+		const std::uint32_t now = observe(user_fd, seen);
+		if (!ec && !seen && now != target)
+			ec = errc::mismatch;
+		if (ec)
+			state_.store(seen ? from : now, std::memory_order_release);
+		return ec;
+	}
+
+	// recv until EAGAIN (or end of file); false on another error.
+	static bool drain(int fd) noexcept
+	{
+		char buf[chunk];
+		for (;;) {
+			ssize_t n = ::recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+			if (n > 0 || (n < 0 && errno == EINTR))
+				continue;
+			return n == 0 || errno == EAGAIN || errno == EWOULDBLOCK;
+		}
+	}
+
+	std::error_code send_byte(int flags) noexcept
+	{
+		char c = (flags & MSG_OOB) ? '!' : 'i';
+		if (::send(driver_, &c, 1, flags | MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
+			return errno_code();
+		return {};
+	}
+
+	// Make the caller's end show `target`; `asserted`: the events the call
+	// asserts (ADD, MOD), which are woken even if already shown.
+	std::error_code apply(int user_fd, std::uint32_t target, std::uint32_t asserted) noexcept
+	{
+		const std::uint32_t from = state_.load(std::memory_order_relaxed);
+		const std::uint32_t again = asserted & from & target;
+		char buf[chunk] = {};
+		std::error_code ec;
+		if (from & err_bit)
+			return {}; // frozen (target == from): nothing to re-assert with
+
+		// Clears: none of them wakes the caller's end.
+		if ((from & pri_bit) && !(target & pri_bit)) {
 			if (::recv(user_fd, buf, 1, MSG_OOB | MSG_DONTWAIT) < 0)
 				return errno_code();
 		}
-		if ((target & in_bits) && !(target & (pri_bit | rdhup_bit)) && !has_data_) {
-			char c = 'i';
-			if (::send(driver_, &c, 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
-				return errno_code();
-			has_data_ = true;
-		}
-		if (!(target & in_bits) && (from & in_bits)) {
-			// Drain until EAGAIN: this also drops an OOB byte already
+		if ((from & in_bits) && !(target & in_bits)) {
+			// Until EAGAIN: this also drops an OOB byte already
 			// consumed, which otherwise keeps IN up.
-			for (;;) {
-				ssize_t n = ::recv(user_fd, buf, sizeof(buf), MSG_DONTWAIT);
-				if (n > 0)
-					continue;
-				if (n < 0 && errno == EINTR)
-					continue;
-				if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-					break;
-				return n == 0 ? errno_code(EIO) : errno_code();
-			}
+			if (!drain(user_fd))
+				return errno_code();
 			has_data_ = false;
 		}
-		if (!(target & out_bits) && (from & out_bits)) {
-			for (;;) {
-				ssize_t n = ::send(user_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL);
-				if (n > 0 || (n < 0 && errno == EINTR))
-					continue;
-				if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if ((from & out_bits) && !(target & out_bits)) {
+			// 1-byte skbs until the end is no longer writable (its
+			// queued truesize above a quarter of SO_SNDBUF): two or
+			// three with the minimum SO_SNDBUF.
+			for (int i = 0;; ++i) {
+				struct pollfd p = {user_fd, POLLOUT, 0};
+				if (::poll(&p, 1, 0) < 0) {
+					if (errno == EINTR)
+						continue;
+					return errno_code();
+				}
+				if (!(p.revents & POLLOUT))
 					break;
-				return errno_code();
+				if (i == 4096)
+					return errc::mismatch;
+				if (::send(user_fd, buf, 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
+				    errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+					return errno_code();
 			}
 		}
+
+		// OUT raised: free all our end queued but its last 1-byte skb
+		// (the frees wake OUT; the byte stays for ERR).  Re-asserted
+		// where no shutdown wakes everybody: free everything, then queue
+		// a 1-byte seed again.
 		if ((target & out_bits) && !(from & out_bits)) {
-			// Drain all but the last byte: the driver end keeps data
-			// queued (see init()), and the last small skb keeps our end
-			// writable.
 			int queued = 0;
 			if (::ioctl(driver_, FIONREAD, &queued) < 0)
 				return errno_code();
@@ -429,35 +800,101 @@ private:
 					return n == 0 ? errno_code(EIO) : errno_code();
 				queued -= static_cast<int>(n);
 			}
-		}
-		if ((target & hup_bit) && !(from & hup_bit)) {
-			if (::shutdown(driver_, SHUT_RDWR) < 0)
+		} else if ((again & out_bits) && !(target & rdhup_bit)) {
+			if (!drain(driver_))
 				return errno_code();
-		} else if ((target & rdhup_bit) && !(from & rdhup_bit)) {
-			if (::shutdown(driver_, SHUT_WR) < 0)
+			char seed = 's';
+			if (::send(user_fd, &seed, 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
 				return errno_code();
 		}
+
+		const bool new_rdhup = (target & rdhup_bit) && !(from & rdhup_bit);
+		const bool new_hup = (target & hup_bit) && !(from & hup_bit);
+		if (from & rdhup_bit) {
+			// The peer can no longer write: a re-assert, or HUP, is
+			// a (repeated) shutdown, a key-less wake-up.
+			if (again || new_hup) {
+				if (::shutdown(driver_, (target & hup_bit) ? SHUT_RDWR : SHUT_WR) < 0)
+					return errno_code();
+			}
+		} else {
+			const bool keep_pri = (from & pri_bit) && (target & pri_bit);
+			if ((again & (in_bits | pri_bit)) && !new_rdhup) {
+				// A fresh byte (and OOB byte) for a new edge; what
+				// was queued goes, so the queue stays at two bytes.
+				if (keep_pri && ::recv(user_fd, buf, 1, MSG_OOB | MSG_DONTWAIT) < 0)
+					return errno_code();
+				if (!drain(user_fd))
+					return errno_code();
+				has_data_ = false;
+			}
+			// The OOB byte first, so that the first wake-up already
+			// shows PRI with IN; then a data byte, which keeps IN up
+			// without a wake-up once PRI is consumed.
+			if ((target & pri_bit) &&
+			    (!(from & pri_bit) || ((again & (in_bits | pri_bit)) && !new_rdhup))) {
+				if ((ec = send_byte(MSG_OOB)))
+					return ec;
+			}
+			if ((target & in_bits) && !(target & rdhup_bit) && !has_data_) {
+				if ((ec = send_byte(0)))
+					return ec;
+				has_data_ = true;
+			}
+			if (new_hup || new_rdhup) {
+				if (::shutdown(driver_, new_hup ? SHUT_RDWR : SHUT_WR) < 0)
+					return errno_code();
+			}
+		}
+
 		if ((target & err_bit) && !(from & err_bit)) {
 			::close(driver_);
 			driver_ = -1;
+			// The reset comes with the last close: a child that has not
+			// yet run its atfork handler (or exits, or execs) may still
+			// hold a copy for a moment.  poll reports POLLERR unasked.
+			struct pollfd p = {user_fd, 0, 0};
+			const auto deadline = std::chrono::steady_clock::now() + err_grace;
+			int n;
+			do
+				n = ::poll(&p, 1, static_cast<int>(err_grace.count()));
+			while (n < 0 && errno == EINTR && std::chrono::steady_clock::now() < deadline);
+			if (!(p.revents & POLLERR)) {
+				state_.store(from, std::memory_order_relaxed);
+				return errc::driver_shared;
+			}
 		}
-		state_ = target;
+		state_.store(target, std::memory_order_release);
 		return {};
 	}
 
-	mutable std::mutex mutex_;
-	int driver_;
+	change_lock lock_;
+	std::atomic<int> driver_; // atomic: can_reach() reads it without the lock
 	pid_t owner_;
-	std::uint32_t state_;
+	std::atomic<std::uint32_t> state_;
+	bool oob_;
 	bool has_data_ = false;
+	emulation *prev_ = nullptr, *next_ = nullptr;
 };
+
+// In a fork's child (single-threaded, registry locked by the prepare handler):
+// close each object's driving end, without touching the objects' locks.
+inline void registry_child_closes() noexcept
+{
+	for (emulation *e = registry_head; e; e = e->next_) {
+		if (e->driver_ >= 0) {
+			::close(e->driver_);
+			e->driver_ = -1;
+		}
+	}
+}
 
 } // namespace detail
 
 // Whether this kernel accepts EFD_VPOLL.  The kernel is asked once per
-// process; concurrent first calls wait for that one probe.  EINVAL (or
-// ENOSYS) means no; a probe that cannot answer (EMFILE, ENFILE, ENOMEM, ...)
-// is reported in ec and not cached.
+// process; concurrent first calls wait for that one probe.  EINVAL, ENOSYS
+// and EPERM (seccomp) mean no; a probe that cannot answer (EMFILE, ENFILE,
+// ENOMEM, ...) is reported in ec and not cached.
 inline bool native_available(std::error_code &ec) noexcept
 {
 	int state = detail::probe_state.load(std::memory_order_acquire);
@@ -496,8 +933,9 @@ public:
 
 	// flags: 0 or EFD_CLOEXEC | EFD_NONBLOCK (the caller's end for the
 	// emulated backend).  Throws std::system_error: EINVAL for other flags
-	// (or, forced native, a kernel without EFD_VPOLL), ENOTSUP if the
-	// emulated backend cannot show `initial`.
+	// (or, forced native, a kernel without EFD_VPOLL), errc::unreachable if
+	// the emulated backend cannot show `initial`, a transient errno (EMFILE,
+	// ENFILE, ENOMEM).
 #if EVENTFD_VPOLL_EXCEPTIONS
 	explicit eventfd_vpoll(event_set initial, int flags = EFD_CLOEXEC,
 			       backend which = backend::automatic)
@@ -514,14 +952,31 @@ public:
 		open(initial, flags, which, ec);
 	}
 
-	// Take ownership of an existing EFD_VPOLL eventfd (e.g. from release()
-	// or vpollfd_create()).
-	static eventfd_vpoll adopt_native(int fd) noexcept
+	// Take ownership of an EFD_VPOLL eventfd (from release() of a native
+	// object, or vpollfd_create()).  Anything else (a counting eventfd, the
+	// socket release() gives on the emulated backend) is refused with
+	// errc::not_vpoll and stays the caller's; so is everything when /proc is
+	// not mounted (the check reads /proc/self/fd and /proc/self/fdinfo).
+	static eventfd_vpoll adopt_native(int fd, std::error_code &ec) noexcept
 	{
 		eventfd_vpoll v;
+		if (!detail::is_vpoll_fd(fd, ec)) {
+			if (!ec)
+				ec = errc::not_vpoll;
+			return v;
+		}
 		v.fd_ = fd;
 		return v;
 	}
+#if EVENTFD_VPOLL_EXCEPTIONS
+	static eventfd_vpoll adopt_native(int fd)
+	{
+		std::error_code ec;
+		eventfd_vpoll v = adopt_native(fd, ec);
+		detail::throw_if(ec, "eventfd_vpoll::adopt_native");
+		return v;
+	}
+#endif
 
 	eventfd_vpoll(const eventfd_vpoll &) = delete;
 	eventfd_vpoll &operator=(const eventfd_vpoll &) = delete;
@@ -561,7 +1016,7 @@ public:
 	event_set events(std::error_code &ec) const noexcept
 	{
 		if (emu_)
-			return event_set::from_epoll_masked(emu_->events(fd_, ec));
+			return event_set::from_epoll_masked(detail::emulation::observe(fd_, ec));
 		unsigned int bits = 0;
 		if (vpollfd_events(fd_, &bits) < 0) {
 			ec = detail::errno_code();
@@ -571,7 +1026,8 @@ public:
 		return event_set::from_epoll_masked(bits);
 	}
 
-	// Whether mod(target) would succeed now (always true when native).
+	// Whether mod(target) would succeed now (always true when native; false
+	// in a process that cannot drive the emulated object).
 	bool can_reach(event_set target) const noexcept
 	{
 		return emu_ ? emu_->can_reach(target) : fd_ >= 0;
@@ -583,14 +1039,27 @@ public:
 	bool native() const noexcept { return fd_ >= 0 && !emu_; }
 	capabilities supported() const noexcept
 	{
-		return emu_ ? emulated_capabilities : native_capabilities;
+		if (!emu_)
+			return native_capabilities;
+		capabilities c = emulated_capabilities;
+		if (!emu_->oob()) {
+			c.settable &= ~event_set(event::pri);
+			c.clearable &= ~event_set(event::pri);
+		}
+		return c;
 	}
 
-	// Give up ownership and return the fd (-1 if empty).  For the emulated
-	// backend the driving end is closed: the returned fd then shows
-	// HUP|RDHUP|IN|RDNORM for good and can no longer be driven.
+	// Give up ownership and return the fd (-1 if empty).  Native: the
+	// EFD_VPOLL eventfd, unchanged.  Emulated: the driving end is shut down,
+	// drained and closed (no reset), and what it queued is consumed, so the
+	// returned socket shows HUP|RDHUP|IN|RDNORM|OUT|WRNORM|WRBAND for good and
+	// read gives end of file; if ERR was shown it stays frozen at
+	// ERR|HUP|RDHUP|IN|RDNORM|OUT|WRNORM|WRBAND.  Either way adopt_native()
+	// refuses it.
 	int release() noexcept
 	{
+		if (emu_)
+			emu_->detach(fd_);
 		emu_.reset();
 		return std::exchange(fd_, -1);
 	}
@@ -623,6 +1092,13 @@ private:
 				ec = detail::errno_code();
 			return;
 		}
+		const bool oob = detail::oob_available(ec);
+		if (ec)
+			return;
+		if (int e = detail::registry_install()) {
+			ec = detail::errno_code(e);
+			return;
+		}
 		int sv[2];
 		int type = SOCK_STREAM | SOCK_CLOEXEC | ((flags & EFD_NONBLOCK) ? SOCK_NONBLOCK : 0);
 		if (::socketpair(AF_UNIX, type, 0, sv) < 0) {
@@ -636,7 +1112,7 @@ private:
 			return;
 		}
 		std::unique_ptr<detail::emulation> emu(new (std::nothrow) detail::emulation(
-			sv[1], EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND));
+			sv[1], EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND, oob));
 		if (!emu) {
 			ec = detail::errno_code(ENOMEM);
 			::close(sv[0]);

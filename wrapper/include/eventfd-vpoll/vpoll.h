@@ -108,10 +108,12 @@ EVENTFD_VPOLL_INLINE int vpollfd_create(unsigned int init_events, int flags)
 }
 
 /*
- * Whether the running kernel has EFD_VPOLL: creates an EFD_VPOLL eventfd
- * (EFD_CLOEXEC) and closes it.  Returns 1 if it has, 0 if the kernel answers
- * EINVAL or ENOSYS (errno is then left as it was), or -1 with errno set if
- * the probe cannot tell (EMFILE, ENFILE, ENOMEM, ...: try again later).
+ * Whether this process can use EFD_VPOLL: creates an EFD_VPOLL eventfd
+ * (EFD_CLOEXEC) and closes it.  Returns 1 if it can, 0 if the answer is
+ * "cannot": EINVAL (a kernel without EFD_VPOLL), ENOSYS (no eventfd2) or
+ * EPERM (a seccomp filter refuses eventfd2); errno is then left as it was.
+ * Returns -1 with errno set if the probe cannot tell (EMFILE, ENFILE, ENOMEM,
+ * ...: a transient answer, try again later).
  * Async-signal-safe: it calls only eventfd(2) and close(2).
  */
 EVENTFD_VPOLL_INLINE int vpollfd_supported(void)
@@ -124,7 +126,7 @@ EVENTFD_VPOLL_INLINE int vpollfd_supported(void)
 		errno = saved;
 		return 1;
 	}
-	if (errno == EINVAL || errno == ENOSYS) {
+	if (errno == EINVAL || errno == ENOSYS || errno == EPERM) {
 		errno = saved;
 		return 0;
 	}
@@ -137,7 +139,10 @@ EVENTFD_VPOLL_INLINE int vpollfd_supported(void)
  * (replace the set by events).  Returns 0, or -1 with errno set: EINVAL for
  * an unknown op (detected before any system call) or a bit outside
  * EFD_VPOLL_EVENTMASK (from the kernel; the set is then unchanged), or
- * what write(2) reports (EBADF, ...).
+ * what write(2) reports (EBADF, ...).  fd must be an EFD_VPOLL eventfd: on a
+ * pipe or socket whose reader is gone, write(2) raises SIGPIPE.
+ * Async-signal-safe (one write(2)), as are vpollfd_create() and
+ * vpollfd_events().
  */
 EVENTFD_VPOLL_INLINE int vpollfd_ctl(int fd, int op, unsigned int events)
 {

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+//
+// What every test source of one backend's executable shares: the backend
+// under test (VPOLL_TEST_EMULATED is 0 for the native executable, 1 for the
+// emulated one) and small helpers.
+#ifndef VPOLL_TEST_BACKEND_UNDER_TEST_HPP
+#define VPOLL_TEST_BACKEND_UNDER_TEST_HPP
+
+#include <eventfd-vpoll/eventfd_vpoll.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+namespace vpoll_test {
+
+constexpr bool emulated = VPOLL_TEST_EMULATED != 0;
+constexpr vpoll::backend under_test = emulated ? vpoll::backend::emulated : vpoll::backend::native;
+constexpr const char *backend_name = emulated ? "emulated" : "native";
+
+inline vpoll::eventfd_vpoll make_object(vpoll::event_set initial, int flags = EFD_CLOEXEC)
+{
+	return vpoll::eventfd_vpoll(initial, flags, under_test);
+}
+
+// Wait for a child at most `seconds`; -1 if it is still running then (it is
+// killed), else its wait status.
+inline int wait_bounded(pid_t pid, int seconds)
+{
+	const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+	int status = 0;
+	for (;;) {
+		pid_t r = ::waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return status;
+		if (r < 0)
+			return -2;
+		if (std::chrono::steady_clock::now() > end) {
+			::kill(pid, SIGKILL);
+			::waitpid(pid, &status, 0);
+			return -1;
+		}
+		std::this_thread::sleep_for(std::chrono::milliseconds(5));
+	}
+}
+
+inline bool exited_zero(int status) { return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+
+} // namespace vpoll_test
+
+#endif

@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: MIT
+//
+// fork, signals, release()/adopt_native(), the fallback's errno rules and the
+// wrapper's own error category; the same cases on both backends.
+#include <catch2/catch.hpp>
+
+#include "backend_under_test.hpp"
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+using vpoll::event;
+using vpoll::event_set;
+using vpoll_test::emulated;
+using vpoll_test::exited_zero;
+using vpoll_test::make_object;
+using vpoll_test::wait_bounded;
+
+namespace {
+
+constexpr event_set R = vpoll::readable, W = vpoll::writable;
+constexpr event_set err_state = event::err | event::hup | event::rdhup | vpoll::readable | vpoll::writable;
+
+} // namespace
+
+// ---------------------------------------------------------------- fork
+
+TEST_CASE("fork: a living child does not keep ERR from showing", "[fork]")
+{
+	auto v = make_object(W);
+	int go[2];
+	REQUIRE(::pipe2(go, O_CLOEXEC) == 0);
+	pid_t pid = ::fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		char c;
+		::close(go[1]);
+		::_exit(::read(go[0], &c, 1) == 0 ? 0 : 1); // lives until the parent closes go
+	}
+	::close(go[0]);
+	std::error_code ec;
+	v.add(err_state, ec);
+	CHECK_FALSE(ec);
+	CHECK(v.events(ec) == err_state);
+	::close(go[1]);
+	CHECK(exited_zero(wait_bounded(pid, 10)));
+}
+
+TEST_CASE("fork: without the atfork handler (raw fork), raising ERR fails loudly", "[fork]")
+{
+	auto v = make_object(W);
+	int go[2];
+	REQUIRE(::pipe2(go, O_CLOEXEC) == 0);
+	// The fork system call itself, as _Fork() or a raw clone(): no atfork
+	// handlers run, the child keeps its copy of the driving end.
+	long pid = ::syscall(SYS_fork);
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		char c;
+		::close(go[1]);
+		::_exit(::read(go[0], &c, 1) == 0 ? 0 : 1);
+	}
+	::close(go[0]);
+	std::error_code ec;
+	v.add(err_state, ec);
+	if (emulated) {
+		CHECK(ec == vpoll::errc::driver_shared);
+		CHECK(ec.category() == vpoll::category());
+		CHECK_FALSE(v.events().contains(event::err)); // what the fd shows, not what was asked
+		v.add(R, ec);
+		CHECK(ec == vpoll::errc::driver_shared); // the object no longer drives
+	} else {
+		CHECK_FALSE(ec);
+		CHECK(v.events() == err_state);
+	}
+	::close(go[1]);
+	CHECK(exited_zero(wait_bounded(static_cast<pid_t>(pid), 10)));
+}
+
+TEST_CASE("fork while another thread is inside add()/del(): the child never hangs", "[fork]")
+{
+	auto v = make_object(W);
+	std::atomic<bool> stop{false};
+	std::thread driver([&] {
+		std::error_code ec;
+		while (!stop) {
+			v.add(event::pri | R, ec);
+			v.del(event::pri | R | W, ec);
+			v.add(W, ec);
+		}
+	});
+	int hung = 0, failed = 0;
+	for (int i = 0; i < 20; ++i) {
+		std::this_thread::sleep_for(std::chrono::milliseconds(2));
+		pid_t pid = ::fork();
+		REQUIRE(pid >= 0);
+		if (pid == 0) {
+			std::error_code ec;
+			v.events(ec); // no lock
+			bool ok = !ec;
+			(void)v.can_reach(W);
+			v.add(R, ec);
+			ok = ok && (emulated ? ec == vpoll::errc::not_owner : !ec);
+			struct pollfd p = {v.fd(), POLLOUT | POLLIN, 0};
+			ok = ok && ::poll(&p, 1, 0) >= 0;
+			::_exit(ok ? 0 : 1);
+		}
+		const int status = wait_bounded(pid, 10);
+		hung += status == -1;
+		failed += !exited_zero(status);
+	}
+	stop = true;
+	driver.join();
+	CHECK(hung == 0);
+	CHECK(failed == 0);
+}
+
+// ---------------------------------------------------------------- signals
+
+namespace {
+
+vpoll::eventfd_vpoll *signal_target;
+std::atomic<int> handler_ok{0}, handler_reentered{0}, handler_other{0};
+
+extern "C" void add_from_handler(int)
+{
+	const int saved = errno;
+	std::error_code ec;
+	signal_target->add(R, ec);
+	if (!ec)
+		++handler_ok;
+	else if (ec == vpoll::errc::reentered)
+		++handler_reentered;
+	else
+		++handler_other;
+	errno = saved;
+}
+
+} // namespace
+
+TEST_CASE("signals: add() from a signal handler, bounded", "[signals]")
+{
+	// In a child with an alarm: a deadlock kills it instead of hanging the run.
+	pid_t pid = ::fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		::alarm(60);
+		auto v = make_object(W);
+		signal_target = &v;
+		struct sigaction sa = {};
+		sa.sa_handler = add_from_handler;
+		::sigemptyset(&sa.sa_mask);
+		if (::sigaction(SIGUSR1, &sa, nullptr) < 0)
+			::_exit(2);
+		// Outside any change: the handler's add() works.
+		::raise(SIGUSR1);
+		if (handler_ok != 1 || v.events() != (R | W))
+			::_exit(3);
+		// Interrupting changes of the same object on another thread, and
+		// on the thread itself.
+		std::atomic<bool> stop{false};
+		std::thread driver([&] {
+			std::error_code ec;
+			while (!stop) {
+				v.del(R, ec);
+				v.mod(W, ec);
+			}
+		});
+		for (int i = 0; i < 2000; ++i) {
+			::pthread_kill(driver.native_handle(), SIGUSR1);
+			if (i % 4 == 0)
+				::raise(SIGUSR1);
+		}
+		stop = true;
+		driver.join();
+		std::printf("handler: %d ok, %d reentered, %d other\n", handler_ok.load(),
+			    handler_reentered.load(), handler_other.load());
+		if (handler_other != 0)
+			::_exit(4);
+		if (!emulated && handler_reentered != 0)
+			::_exit(5);
+		// The object is still consistent and drivable.
+		v.mod(R | W);
+		if (v.events() != (R | W))
+			::_exit(6);
+		std::fflush(stdout);
+		::_exit(0);
+	}
+	const int status = wait_bounded(pid, 90);
+	INFO("status " << status);
+	CHECK(exited_zero(status));
+}
+
+// ---------------------------------------------------------------- release, adopt_native
+
+TEST_CASE("release() gives the documented state; adopt_native() takes only vpoll fds", "[release]")
+{
+	std::error_code ec;
+	for (event_set initial : {event::pri | R | W, R, err_state}) {
+		INFO("released from " << vpoll::to_string(initial));
+		auto v = make_object(initial);
+		const int fd = v.release();
+		REQUIRE(fd >= 0);
+		CHECK(v.fd() == -1);
+		struct pollfd p = {fd, static_cast<short>(vpoll::event_mask), 0};
+		REQUIRE(::poll(&p, 1, 0) >= 0);
+		const event_set shown = event_set::from_epoll_masked(static_cast<unsigned short>(p.revents));
+		char link[64] = {}, path[64];
+		std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if (::readlink(path, link, sizeof(link) - 1) < 0)
+			std::strcpy(link, "?");
+		std::printf("released fd: %s\n", link);
+		auto again = vpoll::eventfd_vpoll::adopt_native(fd, ec);
+		if (!emulated) {
+			CHECK(shown == initial);
+			REQUIRE_FALSE(ec);
+			CHECK(again.native());
+			CHECK(again.events() == initial);
+			continue;
+		}
+		// A socket whose peer closed cleanly (or the frozen ERR state).
+		const event_set expected = initial.contains(event::err)
+			? err_state : R | W | event::hup | event::rdhup;
+		CHECK(vpoll::to_string(shown) == vpoll::to_string(expected));
+		char c;
+		if (!initial.contains(event::err))
+			CHECK(::read(fd, &c, 1) == 0);
+		CHECK(ec == vpoll::errc::not_vpoll);
+		CHECK(again.fd() == -1);
+		CHECK(::fcntl(fd, F_GETFD) >= 0); // still the caller's
+		::close(fd);
+	}
+
+	// A counting eventfd, a pipe, a closed fd.
+	const int counter = ::eventfd(0, EFD_CLOEXEC);
+	REQUIRE(counter >= 0);
+	auto refused = vpoll::eventfd_vpoll::adopt_native(counter, ec);
+	CHECK(ec == vpoll::errc::not_vpoll);
+	CHECK(ec == std::errc::invalid_argument);
+	CHECK(refused.fd() == -1);
+	CHECK(::fcntl(counter, F_GETFD) >= 0);
+	int pfd[2];
+	REQUIRE(::pipe2(pfd, O_CLOEXEC) == 0);
+	vpoll::eventfd_vpoll::adopt_native(pfd[1], ec);
+	CHECK(ec == vpoll::errc::not_vpoll);
+	::close(pfd[0]);
+	::close(pfd[1]);
+	::close(counter);
+	vpoll::eventfd_vpoll::adopt_native(counter, ec);
+	CHECK(ec == std::errc::bad_file_descriptor);
+	CHECK_THROWS_AS(vpoll::eventfd_vpoll::adopt_native(counter), std::system_error);
+}
+
+TEST_CASE("adopt_native(release()) never dies of SIGPIPE", "[release]")
+{
+	pid_t pid = ::fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		::signal(SIGPIPE, SIG_DFL);
+		auto v = make_object(R | W);
+		std::error_code ec;
+		auto again = vpoll::eventfd_vpoll::adopt_native(v.release(), ec);
+		again.add(R, ec);
+		again.mod(W, ec);
+		again.del(W, ec);
+		::_exit(emulated ? (ec == std::errc::bad_file_descriptor ? 0 : 1) : (ec ? 1 : 0));
+	}
+	const int status = wait_bounded(pid, 10);
+	CHECK_FALSE((status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE));
+	CHECK(exited_zero(status));
+}
+
+// ---------------------------------------------------------------- fallback and errors
+
+namespace {
+
+// In a child: eventfd2 fails with EPERM, as under a container's seccomp policy.
+bool refuse_eventfd2_with_eperm()
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_eventfd2, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {static_cast<unsigned short>(sizeof(code) / sizeof(code[0])), code};
+	return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+	       ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
+}
+
+} // namespace
+
+TEST_CASE("fallback: EPERM from seccomp selects the emulation", "[fallback]")
+{
+	pid_t pid = ::fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		if (!refuse_eventfd2_with_eperm())
+			::_exit(77); // no CONFIG_SECCOMP_FILTER
+		vpoll::detail::probe_state = -1; // as in a process that never asked
+		errno = 0;
+		if (vpollfd_supported() != 0 || errno != 0)
+			::_exit(3);
+		std::error_code ec;
+		if (vpoll::native_available(ec) || ec)
+			::_exit(4);
+		vpoll::eventfd_vpoll v(W, EFD_CLOEXEC, vpoll::backend::automatic, ec);
+		::_exit(!ec && v && !v.native() && v.events() == W ? 0 : 5);
+	}
+	const int status = wait_bounded(pid, 10);
+	INFO("status " << status);
+	if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+		WARN("SKIP: this kernel has no seccomp filters (CONFIG_SECCOMP_FILTER)");
+		return;
+	}
+	CHECK(exited_zero(status));
+}
+
+TEST_CASE("fallback: EMFILE is returned, never cached as the process's choice", "[fallback]")
+{
+	pid_t pid = ::fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		vpoll::detail::probe_state = -1;
+		vpoll::detail::oob_state = -1;
+		struct rlimit old;
+		if (::getrlimit(RLIMIT_NOFILE, &old) < 0)
+			::_exit(2);
+		struct rlimit none = {0, old.rlim_max};
+		if (::setrlimit(RLIMIT_NOFILE, &none) < 0)
+			::_exit(2);
+		std::error_code ec;
+		vpoll::eventfd_vpoll v(W, EFD_CLOEXEC, vpoll::backend::automatic, ec);
+		if (ec != std::errc::too_many_files_open || v)
+			::_exit(3);
+		// The kernel with EFD_VPOLL could not be asked: nothing cached.
+		if (vpoll::detail::oob_state != -1)
+			::_exit(4);
+		if (vpoll::detail::probe_state == 1)
+			::_exit(5);
+		vpoll::eventfd_vpoll e(W, EFD_CLOEXEC, vpoll::backend::emulated, ec);
+		if (ec != std::errc::too_many_files_open)
+			::_exit(6);
+		if (::setrlimit(RLIMIT_NOFILE, &old) < 0)
+			::_exit(7);
+		vpoll::eventfd_vpoll w(W, EFD_CLOEXEC, vpoll::backend::automatic, ec);
+		::_exit(!ec && w.native() == (vpollfd_supported() == 1) ? 0 : 8);
+	}
+	const int status = wait_bounded(pid, 10);
+	INFO("status " << status);
+	CHECK(exited_zero(status));
+}
+
+TEST_CASE("PRI follows the AF_UNIX MSG_OOB probe", "[fallback]")
+{
+	std::error_code ec;
+	const bool oob = vpoll::detail::oob_available(ec);
+	REQUIRE_FALSE(ec);
+	std::printf("\nAF_UNIX MSG_OOB shown as POLLPRI: %s\n", oob ? "yes" : "no");
+	if (!emulated)
+		return;
+	auto v = make_object(W);
+	CHECK(v.supported().settable.contains(event::pri) == oob);
+	CHECK(v.can_reach(event::pri | R | W) == oob);
+	// Where the probe says no, PRI is refused (simulated in a child).
+	pid_t pid = ::fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		vpoll::detail::oob_state = 0;
+		auto w = make_object(W);
+		std::error_code e;
+		w.add(event::pri | R, e);
+		const bool ok = e == vpoll::errc::unreachable && w.events() == W &&
+				!w.supported().settable.contains(event::pri) &&
+				!w.can_reach(event::pri | R | W) && w.can_reach(R | W);
+		::_exit(ok ? 0 : 1);
+	}
+	CHECK(exited_zero(wait_bounded(pid, 10)));
+}
+
+TEST_CASE("the wrapper's refusals are not the kernel's EOPNOTSUPP", "[errors]")
+{
+	const std::error_code kernel(EOPNOTSUPP, std::system_category());
+	const std::error_code refusal = vpoll::errc::unreachable;
+	CHECK(refusal != kernel);
+	CHECK(refusal.category() == vpoll::category());
+	CHECK(refusal == std::errc::not_supported); // the condition, for code that tests it
+	CHECK(std::string(vpoll::category().name()) == "vpoll");
+	for (int e = 1; e <= 6; ++e)
+		CHECK_FALSE(vpoll::category().message(e).empty());
+	if (emulated) {
+		auto v = make_object(W);
+		std::error_code ec;
+		v.add(event::msg, ec);
+		CHECK(ec == vpoll::errc::unreachable);
+		CHECK(ec != kernel);
+	}
+}
