@@ -105,8 +105,9 @@ static __poll_t vpoll_poll(struct file *file, poll_table *wait)
 	poll_wait(file, &v->wqh, wait);
 
 	/*
-	 * A writer changes the set, then takes the waitqueue lock to wake:
-	 * either the new set is seen here or the waiter queued above is woken.
+	 * The set changes under wqh.lock, which poll_wait() takes to queue:
+	 * either this read sees the new set, or the writer sees the waiter
+	 * queued and wakes it.
 	 */
 	return READ_ONCE(v->events);
 }
