@@ -48,7 +48,7 @@ static const struct {
 	{ EPOLLERR, POLLERR }, { EPOLLHUP, POLLHUP }, { EPOLLNVAL, POLLNVAL },
 	{ EPOLLRDNORM, POLLRDNORM }, { EPOLLRDBAND, POLLRDBAND },
 	{ EPOLLWRNORM, POLLWRNORM }, { EPOLLWRBAND, POLLWRBAND },
-	{ EPOLLMSG, POLLMSG }, { EPOLLRDHUP, POLLRDHUP },
+	{ EPOLLMSG, POLLMSG }, { EPOLLRDHUP, POLLRDHUP }, { 0, 0 }
 };
 
 /* EPOLL* EVENTS as POLL* values (other bits are dropped). */
@@ -56,7 +56,7 @@ static inline unsigned int vpoll_to_poll(unsigned int events)
 {
 	unsigned int i, v = 0;
 
-	for (i = 0; i < sizeof(vpoll_poll_bits) / sizeof(vpoll_poll_bits[0]); i++)
+	for (i = 0; vpoll_poll_bits[i].epoll; i++)
 		if (events & vpoll_poll_bits[i].epoll)
 			v |= vpoll_poll_bits[i].poll;
 	return v;
@@ -67,7 +67,7 @@ static inline unsigned int vpoll_from_poll(unsigned int revents)
 {
 	unsigned int i, v = 0;
 
-	for (i = 0; i < sizeof(vpoll_poll_bits) / sizeof(vpoll_poll_bits[0]); i++)
+	for (i = 0; vpoll_poll_bits[i].epoll; i++)
 		if (revents & vpoll_poll_bits[i].poll)
 			v |= vpoll_poll_bits[i].epoll;
 	return v;

@@ -74,36 +74,34 @@ static void pause_us(long us)
 	nanosleep(&ts, NULL);
 }
 
-/* A reason to skip for an io_uring or aio setup error, or NULL. */
+/*
+ * A reason to skip for an io_uring or aio setup error, or NULL: io_uring and
+ * aio are not what is tested, and they may be absent (CONFIG_IO_URING=n,
+ * CONFIG_AIO=n, a seccomp filter), disabled (kernel.io_uring_disabled) or
+ * out of resources (fs.aio-max-nr). EINVAL and EFAULT would be this test's
+ * own mistakes.
+ */
 static const char *unavailable(int err)
 {
-	switch (err) {
-	case -ENOSYS:
-		return "not in this kernel, or filtered (ENOSYS)";
-	case -EPERM:
-		return "not permitted (kernel.io_uring_disabled?)";
-	default:
-		return NULL;
-	}
+	return err && err != -EINVAL && err != -EFAULT ? strerror(-err) : NULL;
 }
 
-/* Sets up the ring R, or skips the test where io_uring is unavailable. */
-#define RING_INIT(r) do {						\
-	int __err = vpoll_ring_init(r, 8);				\
-									\
-	if (unavailable(__err))						\
-		SKIP(return, "io_uring: %s", unavailable(__err));	\
-	ASSERT_EQ(__err, 0);						\
-} while (0)
+/*
+ * Why a vpoll eventfd cannot be made after eventfd2() failed with ERR: no
+ * EFD_VPOLL, or no eventfd at all (CONFIG_EVENTFD=n); NULL for a failure.
+ */
+static const char *no_vpoll(int err)
+{
+	int fd;
 
-/* Sets up the aio context CTX, or skips the test where aio is unavailable. */
-#define AIO_SETUP(ctx) do {						\
-	int __err = vpoll_aio_setup(8, ctx);				\
-									\
-	if (unavailable(__err))						\
-		SKIP(return, "aio: %s", unavailable(__err));		\
-	ASSERT_EQ(__err, 0);						\
-} while (0)
+	if (err != EINVAL) {
+		fd = sys_eventfd2(0, 0);
+		if (fd >= 0)
+			close(fd);
+		return fd < 0 && errno == err ? "the kernel has no eventfd" : NULL;
+	}
+	return "the kernel has no EFD_VPOLL";
+}
 
 FIXTURE(vpoll) {
 	int fd;
@@ -112,10 +110,8 @@ FIXTURE(vpoll) {
 FIXTURE_SETUP(vpoll)
 {
 	self->fd = sys_eventfd2(0, EFD_VPOLL | EFD_CLOEXEC);
-	if (self->fd < 0 && errno == ENOSYS)
-		SKIP(return, "the kernel has no eventfd (CONFIG_EVENTFD=n)");
-	if (self->fd < 0 && errno == EINVAL)
-		SKIP(return, "the kernel has no EFD_VPOLL");
+	if (self->fd < 0 && no_vpoll(errno))
+		SKIP(return, "%s", no_vpoll(errno));
 	ASSERT_GE(self->fd, 0);
 }
 
@@ -786,14 +782,15 @@ static bool waiter_finish(struct waiter *w, int timeout_ms)
 	return returned;
 }
 
-/* SKIPs unless this kernel shows where a thread sleeps. */
-#define REQUIRE_TASK_SYSCALL() do {					\
-	long __nr;							\
-									\
-	if (vpoll_task_syscall(gettid(), &__nr) == -ENOENT)		\
-		SKIP(return, "no /proc/self/task/TID/syscall "		\
-		     "(CONFIG_HAVE_ARCH_TRACEHOOK)");			\
-} while (0)
+/* Whether this kernel shows where a thread sleeps. */
+static bool have_task_syscall(void)
+{
+	long nr;
+
+	return vpoll_task_syscall(gettid(), &nr) != -ENOENT;
+}
+
+#define NO_TASK_SYSCALL "no /proc/self/task/TID/syscall (CONFIG_HAVE_ARCH_TRACEHOOK)"
 
 /* Edges and wake-up keys */
 
@@ -946,13 +943,15 @@ static int exclusive_woken(struct __test_metadata *_metadata, int fd,
 
 TEST_F(vpoll, epollexclusive_in_wakes_one)
 {
-	REQUIRE_TASK_SYSCALL();
+	if (!have_task_syscall())
+		SKIP(return, NO_TASK_SYSCALL);
 	EXPECT_EQ(exclusive_woken(_metadata, self->fd, EPOLLIN, ADD | EPOLLIN), 1);
 }
 
 TEST_F(vpoll, epollexclusive_in_out_wakes_all)
 {
-	REQUIRE_TASK_SYSCALL();
+	if (!have_task_syscall())
+		SKIP(return, NO_TASK_SYSCALL);
 	EXPECT_EQ(exclusive_woken(_metadata, self->fd, EPOLLIN | EPOLLOUT,
 				  ADD | EPOLLIN | EPOLLOUT), NR_EXCLUSIVE);
 }
@@ -962,7 +961,8 @@ TEST_F(vpoll, nested_epoll)
 	int inner = epoll_with(self->fd, EPOLLIN);
 	struct waiter w = { .iface = I_EPOLL };
 
-	REQUIRE_TASK_SYSCALL();
+	if (!have_task_syscall())
+		SKIP(return, NO_TASK_SYSCALL);
 	install_interrupt();
 	ASSERT_GE(inner, 0);
 	w.ep = epoll_with(inner, EPOLLIN);
@@ -990,11 +990,14 @@ TEST_F(vpoll, io_uring_poll_each_event)
 		unsigned int ev = 1U << bit;
 		struct io_uring_cqe cqe;
 		struct vpoll_ring r;
-		int ret;
+		int ret, err;
 
 		if (!in_mask(bit) || ev == EPOLLIN)
 			continue;
-		RING_INIT(&r);
+		err = vpoll_ring_init(&r, 8);
+		if (unavailable(err))
+			SKIP(return, "io_uring: %s", unavailable(err));
+		ASSERT_EQ(err, 0);
 		ASSERT_EQ(vpoll_write(self->fd, MOD | ev), 0);
 		/* Asked for: reported. */
 		ASSERT_EQ(vpoll_ring_poll_add(&r, self->fd, ev, false, 42), 0);
@@ -1017,8 +1020,12 @@ TEST_F(vpoll, io_uring_poll_single_shot)
 {
 	struct io_uring_cqe cqe;
 	struct vpoll_ring r;
+	int err;
 
-	RING_INIT(&r);
+	err = vpoll_ring_init(&r, 8);
+	if (unavailable(err))
+		SKIP(return, "io_uring: %s", unavailable(err));
+	ASSERT_EQ(err, 0);
 	ASSERT_EQ(vpoll_ring_poll_add(&r, self->fd, EPOLLIN, false, 42), 0);
 	EXPECT_EQ(vpoll_ring_wait(&r, &cqe, 100), -ETIME);
 	ASSERT_EQ(vpoll_write(self->fd, ADD | EPOLLIN), 0);
@@ -1057,8 +1064,12 @@ static void check_multishot_armed(struct __test_metadata *_metadata,
 TEST_F(vpoll, io_uring_poll_multishot)
 {
 	struct vpoll_ring r;
+	int err;
 
-	RING_INIT(&r);
+	err = vpoll_ring_init(&r, 8);
+	if (unavailable(err))
+		SKIP(return, "io_uring: %s", unavailable(err));
+	ASSERT_EQ(err, 0);
 	ASSERT_EQ(vpoll_ring_poll_add(&r, self->fd, EPOLLIN, true, 42), 0);
 	check_multishot_armed(_metadata, &r, self->fd, 5);
 	vpoll_ring_exit(&r);
@@ -1081,9 +1092,13 @@ TEST_F(vpoll, io_uring_rw_nowait)
 	};
 	struct io_uring_cqe cqe;
 	struct vpoll_ring r;
+	int err;
 
 	/* self->fd is blocking and its set is empty. */
-	RING_INIT(&r);
+	err = vpoll_ring_init(&r, 8);
+	if (unavailable(err))
+		SKIP(return, "io_uring: %s", unavailable(err));
+	ASSERT_EQ(err, 0);
 	ASSERT_EQ(vpoll_ring_submit(&r, &sqe), 0);
 	ASSERT_EQ(vpoll_ring_wait(&r, &cqe, 5000), 0);
 	EXPECT_EQ(cqe.res, 8) TH_LOG("read: %s", strerror(-cqe.res));
@@ -1108,10 +1123,14 @@ TEST_F(vpoll, io_uring_rw_nowait)
 TEST_F(vpoll, io_uring_register_eventfd_refused)
 {
 	struct vpoll_ring r;
+	int err;
 	int efd = sys_eventfd2(0, 0);
 
 	ASSERT_GE(efd, 0);
-	RING_INIT(&r);
+	err = vpoll_ring_init(&r, 8);
+	if (unavailable(err))
+		SKIP(return, "io_uring: %s", unavailable(err));
+	ASSERT_EQ(err, 0);
 	errno = 0;
 	EXPECT_EQ(syscall(__NR_io_uring_register, r.fd, IORING_REGISTER_EVENTFD,
 			  &self->fd, 1), -1);
@@ -1153,7 +1172,7 @@ TEST_F(vpoll, internal_bits_rejected)
 TEST_F(vpoll, aio_resfd_refused)
 {
 	aio_context_t ctx;
-	int pipefd[2], efd = sys_eventfd2(0, 0);
+	int pipefd[2], efd = sys_eventfd2(0, 0), err;
 	struct iocb cb = {
 		.aio_lio_opcode = IOCB_CMD_POLL,
 		.aio_buf = POLLIN,
@@ -1164,7 +1183,10 @@ TEST_F(vpoll, aio_resfd_refused)
 	ASSERT_GE(efd, 0);
 	ASSERT_EQ(pipe(pipefd), 0);
 	cb.aio_fildes = pipefd[0];
-	AIO_SETUP(&ctx);
+	err = vpoll_aio_setup(4, &ctx);
+	if (unavailable(err))
+		SKIP(return, "aio: %s", unavailable(err));
+	ASSERT_EQ(err, 0);
 	EXPECT_EQ(vpoll_aio_submit(ctx, &cb), -EINVAL);
 	/* A counting eventfd is accepted, so the refusal is about vpoll. */
 	cb.aio_resfd = efd;
@@ -1299,10 +1321,15 @@ static bool is_uring(enum iface iface)
 	return iface == I_URING || iface == I_URING_MULTI;
 }
 
-FIXTURE(arm) {
+/* What the waiters of one interface share. */
+struct arm_ctx {
 	struct vpoll_ring ring;
 	aio_context_t actx;
 	__u64 tag;
+};
+
+FIXTURE(arm) {
+	struct arm_ctx c;
 };
 
 FIXTURE_VARIANT(arm) {
@@ -1323,28 +1350,25 @@ FIXTURE_SETUP(arm)
 {
 	enum iface iface = variant->iface;
 	int fd, err = 0;
-	long nr;
 
-	self->ring.fd = -1;
-	self->actx = 0;
+	self->c.ring.fd = -1;
+	self->c.actx = 0;
 	fd = sys_eventfd2(0, EFD_VPOLL);
-	if (fd < 0 && errno == ENOSYS)
-		SKIP(return, "the kernel has no eventfd (CONFIG_EVENTFD=n)");
-	if (fd < 0 && errno == EINVAL)
-		SKIP(return, "the kernel has no EFD_VPOLL");
+	if (fd < 0 && no_vpoll(errno))
+		SKIP(return, "%s", no_vpoll(errno));
 	ASSERT_GE(fd, 0);
 	close(fd);
-	if (vpoll_task_syscall(gettid(), &nr) == -ENOENT)
-		SKIP(return, "no /proc/self/task/TID/syscall (CONFIG_HAVE_ARCH_TRACEHOOK)");
+	if (!have_task_syscall())
+		SKIP(return, NO_TASK_SYSCALL);
 	if (iface_nr(iface) < 0)
 		SKIP(return, "no %s system call on this architecture",
 		     iface_name[iface]);
 	if (is_uring(iface)) {
-		err = vpoll_ring_init(&self->ring, 8);
+		err = vpoll_ring_init(&self->c.ring, 8);
 		if (unavailable(err))
 			SKIP(return, "io_uring: %s", unavailable(err));
 	} else if (iface == I_AIO) {
-		err = vpoll_aio_setup(8, &self->actx);
+		err = vpoll_aio_setup(8, &self->c.actx);
 		if (unavailable(err))
 			SKIP(return, "aio: %s", unavailable(err));
 	}
@@ -1354,9 +1378,9 @@ FIXTURE_SETUP(arm)
 
 FIXTURE_TEARDOWN(arm)
 {
-	vpoll_ring_exit(&self->ring);
-	if (self->actx)
-		vpoll_aio_destroy(self->actx);
+	vpoll_ring_exit(&self->c.ring);
+	if (self->c.actx)
+		vpoll_aio_destroy(self->c.actx);
 }
 
 /*
@@ -1366,7 +1390,7 @@ FIXTURE_TEARDOWN(arm)
  * not report that, SENTINEL is added. Checks what the waiter reports.
  */
 static void arm_raise(struct __test_metadata *_metadata,
-		      FIXTURE_DATA(arm) *self, enum iface iface,
+		      struct arm_ctx *c, enum iface iface,
 		      unsigned int req, unsigned int pending, __u64 write,
 		      unsigned int sentinel)
 {
@@ -1382,7 +1406,7 @@ static void arm_raise(struct __test_metadata *_metadata,
 	fd = sys_eventfd2(pending, EFD_VPOLL | EFD_CLOEXEC);
 	ASSERT_GE(fd, 0);
 	w.fd = fd;
-	w.tag = ++self->tag;
+	w.tag = ++c->tag;
 	switch (iface) {
 	case I_EPOLL:
 	case I_EPOLL_ET:
@@ -1394,17 +1418,17 @@ static void arm_raise(struct __test_metadata *_metadata,
 		break;
 	case I_URING:
 	case I_URING_MULTI:
-		while (vpoll_ring_pop(&self->ring, &cqe))
+		while (vpoll_ring_pop(&c->ring, &cqe))
 			;
-		w.ring = &self->ring;
-		ASSERT_EQ(vpoll_ring_poll_add(&self->ring, fd, req,
+		w.ring = &c->ring;
+		ASSERT_EQ(vpoll_ring_poll_add(&c->ring, fd, req,
 					      iface == I_URING_MULTI, w.tag), 0);
 		break;
 	case I_AIO:
-		while (vpoll_aio_getevents(self->actx, 0, 1, &ev, 0) > 0)
+		while (vpoll_aio_getevents(c->actx, 0, 1, &ev, 0) > 0)
 			;
-		w.actx = self->actx;
-		ASSERT_EQ(vpoll_aio_poll(self->actx, &cb, fd, req, w.tag), 0);
+		w.actx = c->actx;
+		ASSERT_EQ(vpoll_aio_poll(c->actx, &cb, fd, req, w.tag), 0);
 		break;
 	default:
 		break;
@@ -1461,7 +1485,7 @@ TEST_F(arm, each_event_asked)
 
 		if (!in_mask(bit))
 			continue;
-		arm_raise(_metadata, self, variant->iface,
+		arm_raise(_metadata, &self->c, variant->iface,
 			  sel ? EPOLLIN | EPOLLOUT | EPOLLPRI : ev, 0, ADD | ev,
 			  EPOLLIN);
 	}
@@ -1491,7 +1515,7 @@ TEST_F(arm, each_event_unasked)
 		} else {
 			req = ev == EPOLLIN ? EPOLLOUT : EPOLLIN;
 		}
-		arm_raise(_metadata, self, variant->iface, req, 0, ADD | ev,
+		arm_raise(_metadata, &self->c, variant->iface, req, 0, ADD | ev,
 			  req & -req);
 	}
 }
@@ -1514,7 +1538,7 @@ TEST_F(arm, several_bits)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(t); i++)
-		arm_raise(_metadata, self, variant->iface, t[i].req,
+		arm_raise(_metadata, &self->c, variant->iface, t[i].req,
 			  t[i].pending, t[i].write, 0);
 }
 
@@ -1527,11 +1551,11 @@ TEST_F(arm, del_wakes_nobody)
 {
 	enum iface iface = variant->iface;
 
-	arm_raise(_metadata, self, iface, EPOLLIN | EPOLLOUT, 0,
+	arm_raise(_metadata, &self->c, iface, EPOLLIN | EPOLLOUT, 0,
 		  DEL | EPOLLIN | EPOLLOUT, EPOLLOUT);
-	arm_raise(_metadata, self, iface, EPOLLIN | EPOLLOUT, 0, MOD, EPOLLOUT);
+	arm_raise(_metadata, &self->c, iface, EPOLLIN | EPOLLOUT, 0, MOD, EPOLLOUT);
 	if (iface == I_EPOLL_ET)
-		arm_raise(_metadata, self, iface, EPOLLIN | EPOLLOUT,
+		arm_raise(_metadata, &self->c, iface, EPOLLIN | EPOLLOUT,
 			  EPOLLIN | EPOLLOUT, DEL | EPOLLOUT, EPOLLOUT);
 }
 
@@ -1652,7 +1676,8 @@ static void race_round(struct __test_metadata *_metadata, int fd,
 
 TEST_F(vpoll, concurrent_add_del)
 {
-	REQUIRE_TASK_SYSCALL();
+	if (!have_task_syscall())
+		SKIP(return, NO_TASK_SYSCALL);
 	install_interrupt();
 	race_round(_metadata, self->fd, true);
 	race_round(_metadata, self->fd, false);
