@@ -98,7 +98,8 @@ static const char *no_vpoll(int err)
 		fd = sys_eventfd2(0, 0);
 		if (fd >= 0)
 			close(fd);
-		return fd < 0 && errno == err ? "the kernel has no eventfd" : NULL;
+		return fd < 0 && errno == err ?
+		       "no eventfd2 (CONFIG_EVENTFD=n, or a seccomp filter)" : NULL;
 	}
 	return "the kernel has no EFD_VPOLL";
 }
