@@ -544,10 +544,10 @@ static long iface_nr(enum iface iface)
 		return -1;
 #endif
 	case I_PSELECT:
-#if defined(__NR_pselect6)
-		return __NR_pselect6;
-#elif defined(__NR_pselect6_time64)
+#if defined(__NR_pselect6_time64)
 		return __NR_pselect6_time64;
+#elif defined(__NR_pselect6)
+		return __NR_pselect6;
 #else
 		return -1;
 #endif
@@ -558,10 +558,10 @@ static long iface_nr(enum iface iface)
 		return -1;
 #endif
 	case I_PPOLL:
-#if defined(__NR_ppoll)
-		return __NR_ppoll;
-#elif defined(__NR_ppoll_time64)
+#if defined(__NR_ppoll_time64)
 		return __NR_ppoll_time64;
+#elif defined(__NR_ppoll)
+		return __NR_ppoll;
 #else
 		return -1;
 #endif
@@ -576,13 +576,43 @@ static long iface_nr(enum iface iface)
 	case I_URING_MULTI:
 		return __NR_io_uring_enter;
 	case I_AIO:
-#if defined(__NR_io_getevents)
+#if defined(__NR_io_pgetevents_time64)
+		return __NR_io_pgetevents_time64;
+#elif defined(__NR_io_getevents)
 		return __NR_io_getevents;
 #else
 		return -1;
 #endif
 	}
 	return -1;
+}
+
+/*
+ * Whether the system call of IFACE exists here: 0, or -errno. It is called
+ * with a bad count or descriptor (EINVAL, EBADF); a 32-bit kernel or compat
+ * layer without CONFIG_COMPAT_32BIT_TIME lacks the time32 ones.
+ */
+static int iface_probe(enum iface iface)
+{
+	long nr = iface_nr(iface), ret;
+
+	switch (iface) {
+	case I_SELECT:
+	case I_PSELECT:
+		ret = syscall(nr, -1, NULL, NULL, NULL, NULL, NULL);
+		break;
+	case I_POLL:
+	case I_PPOLL:
+		ret = syscall(nr, NULL, 0x7fffffff, NULL, NULL, 0);
+		break;
+	case I_AIO:
+		ret = syscall(nr, 0, 1, 0, NULL, NULL, NULL);
+		break;
+	default:
+		ret = syscall(nr, -1, NULL, 1, 0, NULL, 0);
+		break;
+	}
+	return ret < 0 && errno != EINVAL && errno != EBADF ? -errno : 0;
 }
 
 struct waiter {
@@ -691,7 +721,7 @@ static long aio_call(struct waiter *w)
 	struct io_event ev;
 
 	for (;;) {
-		if (syscall(iface_nr(I_AIO), w->actx, 1, 1, &ev, NULL) < 0)
+		if (syscall(iface_nr(I_AIO), w->actx, 1, 1, &ev, NULL, NULL) < 0)
 			return -errno;
 		if (ev.data == w->tag) {
 			if ((__s64)ev.res >= 0)
@@ -1364,6 +1394,9 @@ FIXTURE_SETUP(arm)
 	if (iface_nr(iface) < 0)
 		SKIP(return, "no %s system call on this architecture",
 		     iface_name[iface]);
+	err = iface_probe(iface);
+	if (err)
+		SKIP(return, "%s: %s", iface_name[iface], strerror(-err));
 	if (is_uring(iface)) {
 		err = vpoll_ring_init(&self->c.ring, 8);
 		if (unavailable(err))
