@@ -7,6 +7,11 @@
  * Plain C without kselftest_harness.h, so that programs other than the
  * kselftest can use it too. Define _GNU_SOURCE before including it (ppoll).
  * The functions return 0 (or a count) on success and -errno on failure.
+ *
+ * Events are EPOLL* values everywhere here, as an EFD_VPOLL eventfd takes
+ * them. poll(2), io_uring and aio poll take and report POLL* values, which
+ * differ on some architectures (mips, sparc, m68k, xtensa): the helpers
+ * convert with vpoll_to_poll() and vpoll_from_poll().
  */
 #ifndef __VPOLL_HELPERS_H
 #define __VPOLL_HELPERS_H
@@ -15,11 +20,14 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/select.h>
 #include <sys/syscall.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/aio_abi.h>
@@ -31,6 +39,39 @@
 #ifndef EPOLLNVAL
 #define EPOLLNVAL	0x00000020
 #endif
+
+/* The EPOLL* event bits and the POLL* value of each. */
+static const struct {
+	unsigned int epoll, poll;
+} vpoll_poll_bits[] = {
+	{ EPOLLIN, POLLIN }, { EPOLLPRI, POLLPRI }, { EPOLLOUT, POLLOUT },
+	{ EPOLLERR, POLLERR }, { EPOLLHUP, POLLHUP }, { EPOLLNVAL, POLLNVAL },
+	{ EPOLLRDNORM, POLLRDNORM }, { EPOLLRDBAND, POLLRDBAND },
+	{ EPOLLWRNORM, POLLWRNORM }, { EPOLLWRBAND, POLLWRBAND },
+	{ EPOLLMSG, POLLMSG }, { EPOLLRDHUP, POLLRDHUP }, { 0, 0 }
+};
+
+/* EPOLL* EVENTS as POLL* values (other bits are dropped). */
+static inline unsigned int vpoll_to_poll(unsigned int events)
+{
+	unsigned int i, v = 0;
+
+	for (i = 0; vpoll_poll_bits[i].epoll; i++)
+		if (events & vpoll_poll_bits[i].epoll)
+			v |= vpoll_poll_bits[i].poll;
+	return v;
+}
+
+/* POLL* REVENTS as EPOLL* values (other bits are dropped). */
+static inline unsigned int vpoll_from_poll(unsigned int revents)
+{
+	unsigned int i, v = 0;
+
+	for (i = 0; vpoll_poll_bits[i].epoll; i++)
+		if (revents & vpoll_poll_bits[i].poll)
+			v |= vpoll_poll_bits[i].epoll;
+	return v;
+}
 
 /* The most descriptors one vpoll_poll(), vpoll_select() or vpoll_epoll_wait() takes. */
 #define VPOLL_MAX_FDS	8
@@ -60,6 +101,35 @@ static inline __u64 vpoll_read(int fd)
 	return events;
 }
 
+/*
+ * Where thread TID of this process is: *NR gets the number of the system
+ * call it sleeps in, or -1 when it runs or sleeps outside one. Returns 0, or
+ * -errno when /proc/self/task/TID/syscall cannot be read (-ENOENT without
+ * CONFIG_HAVE_ARCH_TRACEHOOK).
+ */
+static inline int vpoll_task_syscall(pid_t tid, long *nr)
+{
+	char path[64], buf[32];
+	FILE *f;
+	int err;
+
+	*nr = -1;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(buf, sizeof(buf), f)) {
+		err = ferror(f) ? -errno : -EIO;
+		fclose(f);
+		return err;
+	}
+	fclose(f);
+	/* "running", or the number, or -1 outside a system call */
+	*nr = buf[0] == '-' || (buf[0] >= '0' && buf[0] <= '9') ?
+	      strtol(buf, NULL, 10) : -1;
+	return 0;
+}
+
 static inline struct timespec vpoll_timespec(int timeout_ms)
 {
 	struct timespec ts = { .tv_sec = timeout_ms / 1000,
@@ -85,12 +155,13 @@ static inline int vpoll_poll(const int *fds, int n, unsigned int events,
 		return -EINVAL;
 	memset(revents, 0, n * sizeof(*revents));
 	for (i = 0; i < n; i++)
-		p[i] = (struct pollfd){ .fd = fds[i], .events = events };
+		p[i] = (struct pollfd){ .fd = fds[i],
+					.events = vpoll_to_poll(events) };
 	ret = use_ppoll ? ppoll(p, n, &ts, NULL) : poll(p, n, timeout_ms);
 	if (ret < 0)
 		return -errno;
 	for (i = 0; ret && i < n; i++)
-		revents[i] = p[i].revents;
+		revents[i] = vpoll_from_poll((unsigned short)p[i].revents);
 	return ret;
 }
 
@@ -300,17 +371,25 @@ static inline int vpoll_ring_submit(struct vpoll_ring *r,
 	return ret == 1 ? 0 : -EAGAIN;
 }
 
-/* Submits an IORING_OP_POLL_ADD of FD for EVENTS: 0 or -errno. */
+/*
+ * Submits an IORING_OP_POLL_ADD of FD for EVENTS: 0 or -errno. Its CQE's res
+ * holds POLL* values (vpoll_from_poll()).
+ */
 static inline int vpoll_ring_poll_add(struct vpoll_ring *r, int fd,
 				      unsigned int events, bool multishot,
 				      __u64 user_data)
 {
 	struct io_uring_sqe sqe;
+	__u32 mask = vpoll_to_poll(events);
 
+	/* The kernel swaps the halves of poll32_events on big-endian. */
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	mask = mask << 16 | mask >> 16;
+#endif
 	memset(&sqe, 0, sizeof(sqe));
 	sqe.opcode = IORING_OP_POLL_ADD;
 	sqe.fd = fd;
-	sqe.poll32_events = events;
+	sqe.poll32_events = mask;
 	sqe.len = multishot ? IORING_POLL_ADD_MULTI : 0;
 	sqe.user_data = user_data;
 	return vpoll_ring_submit(r, &sqe);
@@ -371,14 +450,17 @@ static inline int vpoll_aio_submit(aio_context_t ctx, struct iocb *cb)
 	return ret == 1 ? 0 : -EAGAIN;
 }
 
-/* Fills *CB with an IOCB_CMD_POLL of FD for EVENTS and submits it. */
+/*
+ * Fills *CB with an IOCB_CMD_POLL of FD for EVENTS and submits it. Its
+ * io_event's res holds POLL* values (vpoll_from_poll()).
+ */
 static inline int vpoll_aio_poll(aio_context_t ctx, struct iocb *cb, int fd,
 				 unsigned int events, __u64 data)
 {
 	memset(cb, 0, sizeof(*cb));
 	cb->aio_lio_opcode = IOCB_CMD_POLL;
 	cb->aio_fildes = fd;
-	cb->aio_buf = events;
+	cb->aio_buf = vpoll_to_poll(events);
 	cb->aio_data = data;
 	return vpoll_aio_submit(ctx, cb);
 }

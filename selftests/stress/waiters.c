@@ -102,7 +102,7 @@ static int ws_wait_ring(struct waitset *w, int timeout_ms, uint32_t *rev)
 			return cqe.res;
 		if (!rev[cqe.user_data])
 			r++;
-		rev[cqe.user_data] |= cqe.res;
+		rev[cqe.user_data] |= vpoll_from_poll(cqe.res);
 		if (!(cqe.flags & IORING_CQE_F_MORE))
 			w->rearm[cqe.user_data] = 1;
 	} while (vpoll_ring_pop(&w->ring, &cqe));
@@ -130,7 +130,7 @@ static int ws_wait_aio(struct waitset *w, int timeout_ms, uint32_t *rev)
 			continue;
 		if ((int64_t)e[i].res < 0)
 			return (int)e[i].res;
-		rev[e[i].data] |= e[i].res;
+		rev[e[i].data] |= vpoll_from_poll(e[i].res);
 		w->rearm[e[i].data] = 1;
 	}
 	return r;
