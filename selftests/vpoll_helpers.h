@@ -51,6 +51,25 @@ static const struct {
 	{ EPOLLMSG, POLLMSG }, { EPOLLRDHUP, POLLRDHUP }, { 0, 0 }
 };
 
+/* The value of "key:" in /proc/self/fdinfo/FD, parsed in BASE, or -1. */
+static inline long long vpoll_fdinfo_field(int fd, const char *key, int base)
+{
+	char path[64], line[256];
+	long long value = -1;
+	size_t len = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, len) && line[len] == ':')
+			value = strtoll(line + len + 1, NULL, base);
+	fclose(f);
+	return value;
+}
+
 /* EPOLL* EVENTS as POLL* values (other bits are dropped). */
 static inline unsigned int vpoll_to_poll(unsigned int events)
 {

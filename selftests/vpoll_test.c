@@ -40,25 +40,6 @@ static int in_mask(unsigned int bit)
 	return !!(EFD_VPOLL_EVENTMASK & (1ULL << bit));
 }
 
-/* The value of "key:" in /proc/self/fdinfo/FD, parsed in BASE, or -1. */
-static long long fdinfo_field(int fd, const char *key, int base)
-{
-	char path[64], line[256];
-	long long value = -1;
-	size_t len = strlen(key);
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, len) && line[len] == ':')
-			value = strtoll(line + len + 1, NULL, base);
-	fclose(f);
-	return value;
-}
-
 static long now_ms(void)
 {
 	struct timespec ts;
@@ -135,11 +116,11 @@ TEST_F(vpoll, flags_accepted)
 		long long flags;
 
 		ASSERT_GE(fd, 0) TH_LOG("flags %#x", EFD_VPOLL | extra[i]);
-		flags = fdinfo_field(fd, "flags", 8);
+		flags = vpoll_fdinfo_field(fd, "flags", 8);
 		EXPECT_EQ(flags & (O_ACCMODE | O_NONBLOCK | O_CLOEXEC),
 			  O_RDWR | extra[i]);
-		EXPECT_EQ(fdinfo_field(fd, "eventfd-vpoll", 10), 1);
-		EXPECT_EQ(fdinfo_field(fd, "eventfd-semaphore", 10), 0);
+		EXPECT_EQ(vpoll_fdinfo_field(fd, "eventfd-vpoll", 10), 1);
+		EXPECT_EQ(vpoll_fdinfo_field(fd, "eventfd-semaphore", 10), 0);
 		close(fd);
 	}
 }
@@ -1236,11 +1217,11 @@ TEST_F(vpoll, fdinfo)
 
 	ASSERT_GE(efd, 0);
 	ASSERT_EQ(vpoll_write(self->fd, MOD | EPOLLIN | EPOLLRDHUP), 0);
-	EXPECT_EQ(fdinfo_field(self->fd, "eventfd-count", 16), EPOLLIN | EPOLLRDHUP);
-	EXPECT_EQ(fdinfo_field(self->fd, "eventfd-vpoll", 10), 1);
-	EXPECT_GE(fdinfo_field(self->fd, "eventfd-id", 10), 0);
-	EXPECT_EQ(fdinfo_field(efd, "eventfd-count", 16), 3);
-	EXPECT_EQ(fdinfo_field(efd, "eventfd-vpoll", 10), 0);
+	EXPECT_EQ(vpoll_fdinfo_field(self->fd, "eventfd-count", 16), EPOLLIN | EPOLLRDHUP);
+	EXPECT_EQ(vpoll_fdinfo_field(self->fd, "eventfd-vpoll", 10), 1);
+	EXPECT_GE(vpoll_fdinfo_field(self->fd, "eventfd-id", 10), 0);
+	EXPECT_EQ(vpoll_fdinfo_field(efd, "eventfd-count", 16), 3);
+	EXPECT_EQ(vpoll_fdinfo_field(efd, "eventfd-vpoll", 10), 0);
 	close(efd);
 }
 
@@ -1279,7 +1260,7 @@ TEST_F(vpoll, scm_rights_to_child)
 		if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS)
 			_exit(2);
 		memcpy(&received, CMSG_DATA(cmsg), sizeof(int));
-		if (fdinfo_field(received, "eventfd-vpoll", 10) != 1)
+		if (vpoll_fdinfo_field(received, "eventfd-vpoll", 10) != 1)
 			_exit(3);
 		if (vpoll_read(received) != EPOLLIN)
 			_exit(4);

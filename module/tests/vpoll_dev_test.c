@@ -61,25 +61,6 @@ static long vioctl(int fd, unsigned long cmd, unsigned long arg)
 	return ret < 0 ? -errno : ret;
 }
 
-/* The value of "key:" in /proc/self/fdinfo/FD, parsed in BASE, or -1. */
-static long long fdinfo_field(int fd, const char *key, int base)
-{
-	char path[64], line[256];
-	long long value = -1;
-	size_t len = strlen(key);
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, len) && line[len] == ':')
-			value = strtoll(line + len + 1, NULL, base);
-	fclose(f);
-	return value;
-}
-
 /* A page that faults: a bad buffer. */
 static void *bad_page(void)
 {
@@ -640,7 +621,7 @@ TEST_F(dev, fdinfo)
 	FILE *f;
 
 	ASSERT_EQ(vpoll_write(self->fd, MOD | EPOLLIN | EPOLLRDHUP), 0);
-	EXPECT_EQ(fdinfo_field(self->fd, "vpoll-events", 16), EPOLLIN | EPOLLRDHUP);
+	EXPECT_EQ(vpoll_fdinfo_field(self->fd, "vpoll-events", 16), EPOLLIN | EPOLLRDHUP);
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", self->fd);
 	f = fopen(path, "r");
 	ASSERT_NE(f, NULL);
