@@ -484,12 +484,24 @@ static inline int vpoll_aio_poll(aio_context_t ctx, struct iocb *cb, int fd,
 	return vpoll_aio_submit(ctx, cb);
 }
 
-/* Waits up to TIMEOUT_MS for MIN to NR completions: their number, or -errno. */
+/*
+ * Waits up to TIMEOUT_MS for MIN to NR completions: their number, or -errno.
+ * Where the architecture has time64 system calls (32-bit ones), the kernel's
+ * 64-bit timespec goes to io_pgetevents_time64: the C library's timespec may
+ * be either, and rv32 has no io_getevents at all.
+ */
 static inline int vpoll_aio_getevents(aio_context_t ctx, long min, long nr,
 				      struct io_event *events, int timeout_ms)
 {
+#ifdef __NR_io_pgetevents_time64
+	struct __kernel_timespec ts = { .tv_sec = timeout_ms / 1000,
+					.tv_nsec = timeout_ms % 1000 * 1000000L };
+	long ret = syscall(__NR_io_pgetevents_time64, ctx, min, nr, events,
+			   &ts, NULL);
+#else
 	struct timespec ts = vpoll_timespec(timeout_ms);
 	long ret = syscall(__NR_io_getevents, ctx, min, nr, events, &ts);
+#endif
 
 	return ret < 0 ? -errno : ret;
 }

@@ -1298,8 +1298,6 @@ TEST_F(vpoll, scm_rights_to_child)
  * computed after the sentinel, so it did not return on the event.
  */
 
-#define URING_ALWAYS	(EPOLLERR | EPOLLHUP | EPOLLNVAL | EPOLLRDHUP)
-
 static unsigned int expected(enum iface iface, unsigned int req,
 			     unsigned int key, unsigned int pending)
 {
