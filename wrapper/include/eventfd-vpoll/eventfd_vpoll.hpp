@@ -397,8 +397,9 @@ inline bool oob_available(std::error_code &ec) noexcept
 }
 
 // Whether fd is an EFD_VPOLL eventfd: its anon inode is "[eventfd-vpoll]"
-// (the mainline series) or "[eventfd]" with "eventfd-vpoll: 1" in its fdinfo
-// (the 6.12 series).  Needs /proc.
+// (the v4 series, mainline and 6.12 alike) or "[eventfd]" with
+// "eventfd-vpoll: 1" in its fdinfo (6.12 builds of the series before it took
+// the name).  Needs /proc.
 inline bool is_vpoll_fd(int fd, std::error_code &ec) noexcept
 {
 	char path[64], link[64] = {};
