@@ -140,8 +140,29 @@ TEST_CASE("edges: a waiter blocked in epoll_wait wakes on a re-assert", "[edges]
 	struct epoll_event out;
 	REQUIRE(::epoll_wait(ep, &out, 1, 0) == 1); // the registration's edge
 	std::atomic<int> got{-1};
-	std::thread waiter([&] { got = ::epoll_wait(ep, &out, 1, 10000); });
-	std::this_thread::sleep_for(std::chrono::milliseconds(50));
+	std::atomic<long> tid{0};
+	// epoll_pwait through syscall(): the number /proc/self/task/TID/syscall then shows.
+	std::thread waiter([&] {
+		tid = ::syscall(SYS_gettid);
+		got = static_cast<int>(::syscall(SYS_epoll_pwait, ep, &out, 1, 10000, nullptr, 8));
+	});
+	// Raise only once the waiter sleeps in epoll_pwait, so that the edge wakes it rather than
+	// being queued for a later call (10 s at most).
+	bool asleep = false;
+	for (int i = 0; i < 10000 && !asleep; ++i) {
+		long t = tid;
+		if (t) {
+			std::string path = "/proc/self/task/" + std::to_string(t) + "/syscall";
+			if (FILE *f = std::fopen(path.c_str(), "r")) {
+				long nr = -1;
+				asleep = std::fscanf(f, "%ld", &nr) == 1 && nr == SYS_epoll_pwait;
+				std::fclose(f);
+			}
+		}
+		if (!asleep)
+			std::this_thread::sleep_for(std::chrono::milliseconds(1));
+	}
+	CHECK(asleep);
 	v.add(R);
 	waiter.join();
 	::close(ep);
