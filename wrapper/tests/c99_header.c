@@ -40,8 +40,16 @@ int (*const vpoll_c99_supported)(void) = vpollfd_supported;
 int (*const vpoll_c99_create)(unsigned int, int) = vpollfd_create;
 int (*const vpoll_c99_ctl)(int, int, unsigned int) = vpollfd_ctl;
 int (*const vpoll_c99_events)(int, unsigned int *) = vpollfd_events;
+int (*const vpoll_c99_backend)(void) = vpollfd_backend;
+int (*const vpoll_c99_backend_supported)(int) = vpollfd_backend_supported;
+int (*const vpoll_c99_create_backend)(int, unsigned int, int) = vpollfd_create_backend;
+
+typedef char vpoll_assert_backends[(VPOLLFD_BACKEND_NONE == 0 && VPOLLFD_BACKEND_NATIVE == 1 &&
+	VPOLLFD_BACKEND_DEVICE == 2) ? 1 : -1];
 
 int main(void)
 {
-	return (vpoll_c99_supported && vpoll_c99_create && vpoll_c99_ctl && vpoll_c99_events) ? 0 : 1;
+	return (vpoll_c99_supported && vpoll_c99_create && vpoll_c99_ctl && vpoll_c99_events &&
+		vpoll_c99_backend && vpoll_c99_backend_supported && vpoll_c99_create_backend &&
+		sizeof(VPOLLFD_DEVICE_PATH) > 1) ? 0 : 1;
 }

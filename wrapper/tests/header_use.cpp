@@ -87,8 +87,20 @@ void use_c_layer()
 	expect(supported == 0 || supported == 1, "vpollfd_supported() answers 0 or 1 here");
 	expect(errno == 1234, "vpollfd_supported() keeps errno when it answers");
 
+	const int backend = vpollfd_backend();
+	expect(backend == VPOLLFD_BACKEND_NONE || backend == VPOLLFD_BACKEND_NATIVE ||
+	       backend == VPOLLFD_BACKEND_DEVICE, "vpollfd_backend()");
+	expect((backend == VPOLLFD_BACKEND_NATIVE) == (supported == 1),
+	       "vpollfd_backend() is native exactly when supported");
+	const int device = vpollfd_backend_supported(VPOLLFD_BACKEND_DEVICE);
+	expect(device == 0 || device == 1, "vpollfd_backend_supported()");
+	const int explicit_fd = vpollfd_create_backend(VPOLLFD_BACKEND_DEVICE, EPOLLIN, EFD_CLOEXEC);
+	expect((explicit_fd >= 0) == (device == 1), "vpollfd_create_backend() on " VPOLLFD_DEVICE_PATH);
+	if (explicit_fd >= 0)
+		::close(explicit_fd);
+
 	const int fd = vpollfd_create(EPOLLOUT, EFD_CLOEXEC);
-	expect((fd >= 0) == (supported == 1), "vpollfd_create() works exactly when supported");
+	expect((fd >= 0) == (backend != VPOLLFD_BACKEND_NONE), "vpollfd_create() works exactly with a backend");
 	unsigned int events = 0;
 	if (fd >= 0) {
 		expect(vpollfd_ctl(fd, VPOLL_ADDEVENTS, EPOLLIN) == 0, "VPOLL_ADDEVENTS");
@@ -146,15 +158,25 @@ void use_cxx_layer()
 	const bool native = vpoll::native_available(ec);
 	expect(!ec, "native_available(ec)");
 	expect(native == (vpollfd_supported() == 1), "native_available() agrees with the C probe");
+	const bool device = vpoll::device_available(ec);
+	expect(!ec, "device_available(ec)");
+	const vpoll::backend automatic = vpoll::automatic_backend(ec);
+	expect(!ec && automatic != vpoll::backend::automatic, "automatic_backend(ec)");
 
 	for (vpoll::backend which : {vpoll::backend::automatic, vpoll::backend::native,
-				     vpoll::backend::emulated}) {
+				     vpoll::backend::emulated, vpoll::backend::device}) {
 		vpoll::eventfd_vpoll v(vpoll::writable, EFD_CLOEXEC, which, ec);
 		if (which == vpoll::backend::native && !native) {
 			expect(ec == std::errc::invalid_argument && !v && v.fd() == -1,
 			       "forced native without EFD_VPOLL: EINVAL, empty");
 			continue;
 		}
+		if (which == vpoll::backend::device && !device) {
+			expect(ec && !v && v.kind() == vpoll::backend::automatic,
+			       "forced device without /dev/vpoll: an error, empty");
+			continue;
+		}
+		expect(v.kind() == (which == vpoll::backend::automatic ? automatic : which), "kind()");
 		expect(!ec && static_cast<bool>(v), "construction (error_code&)");
 		v.add(event::pri | vpoll::readable, ec);
 		expect(!ec, "add(ec)");
@@ -164,18 +186,21 @@ void use_cxx_layer()
 		expect(!ec, "mod(ec)");
 		expect(v.events(ec) == vpoll::readable && !ec, "events(ec)");
 		expect(v.can_reach(vpoll::writable), "can_reach()");
-		expect(v.supported().independent == v.native(), "supported()");
+		expect(v.supported().independent == (v.kind() != vpoll::backend::emulated), "supported()");
 
-		const bool v_native = v.native();
+		const bool v_native = v.kind() != vpoll::backend::emulated;
 		vpoll::eventfd_vpoll moved(std::move(v));
 		v = std::move(moved);
 		const int fd = v.release();
 		expect(fd >= 0 && v.fd() == -1, "release()");
-		vpoll::eventfd_vpoll adopted = vpoll::eventfd_vpoll::adopt_native(fd, ec);
+		vpoll::eventfd_vpoll adopted = vpoll::eventfd_vpoll::adopt(fd, ec);
 		if (v_native) {
+			expect(!ec && adopted.fd() == fd, "adopt()");
+			const int again = adopted.release();
+			adopted = vpoll::eventfd_vpoll::adopt_native(again, ec);
 			expect(!ec && adopted.fd() == fd, "adopt_native()");
 		} else {
-			expect(ec == vpoll::errc::not_vpoll && !adopted, "adopt_native() refuses a socket");
+			expect(ec == vpoll::errc::not_vpoll && !adopted, "adopt() refuses a socket");
 			adopted = vpoll::eventfd_vpoll(vpoll::writable, EFD_CLOEXEC, which, ec);
 			::close(fd);
 		}
@@ -186,6 +211,8 @@ void use_cxx_layer()
 #if EVENTFD_VPOLL_EXCEPTIONS
 	// The throwing overloads.
 	expect(vpoll::native_available() == native, "native_available()");
+	expect(vpoll::device_available() == device, "device_available()");
+	expect(vpoll::automatic_backend() == automatic, "automatic_backend()");
 	vpoll::eventfd_vpoll v(vpoll::writable);
 	v.add(vpoll::readable);
 	v.del(vpoll::readable);
@@ -193,9 +220,10 @@ void use_cxx_layer()
 	expect(v.events() == vpoll::writable, "events()");
 	try {
 		v.add(event::msg);
-		expect(native, "emulated: add(MSG) throws");
+		expect(automatic != vpoll::backend::emulated, "emulated: add(MSG) throws");
 	} catch (const std::system_error &e) {
-		expect(!native && e.code() == std::errc::not_supported, "ENOTSUP as std::system_error");
+		expect(automatic == vpoll::backend::emulated && e.code() == std::errc::not_supported,
+		       "ENOTSUP as std::system_error");
 	}
 #endif
 }

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 //
-// The wrapper's tests, compiled once per backend: VPOLL_TEST_EMULATED is 0
-// for the native executable and 1 for the emulated one.  The native
-// executable exits 77 (SKIP) where the kernel lacks EFD_VPOLL.
+// The wrapper's tests, compiled once per backend (backend_under_test.hpp).
+// The native executable exits 77 (SKIP) where the kernel lacks EFD_VPOLL, the
+// device one where /dev/vpoll is not the vpoll module's.
 #include <catch2/catch.hpp>
 
-#include <eventfd-vpoll/eventfd_vpoll.hpp>
+#include "backend_under_test.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -29,9 +29,9 @@ using vpoll::event_set;
 
 namespace {
 
-constexpr bool emulated = VPOLL_TEST_EMULATED != 0;
-constexpr vpoll::backend under_test = emulated ? vpoll::backend::emulated : vpoll::backend::native;
-constexpr const char *backend_name = emulated ? "emulated" : "native";
+using vpoll_test::backend_name;
+using vpoll_test::emulated;
+using vpoll_test::under_test;
 
 const event_set every_event[] = {
 	event::in, event::pri, event::out, event::err, event::hup, event::nval,
@@ -132,9 +132,12 @@ constexpr event_set fresh_emulated = vpoll::writable;
 
 const char *vpoll_test_skip_reason()
 {
-	if (!emulated && !vpoll::native_available())
+	if (under_test == vpoll::backend::native && !vpoll::native_available())
 		return "native backend: this kernel does not accept EFD_VPOLL "
 		       "(run inside the patched kernel: scripts/vm-run)";
+	if (under_test == vpoll::backend::device && !vpoll::device_available())
+		return "device backend: no " VPOLLFD_DEVICE_PATH " of the vpoll module "
+		       "(load it: module/README.md)";
 	return nullptr;
 }
 
@@ -179,7 +182,8 @@ TEST_CASE("creation shows the initial set through poll and epoll", "[create]")
 		vpoll::eventfd_vpoll v(initial, EFD_CLOEXEC, under_test, ec);
 		if (expect_reachable(fresh, initial)) {
 			REQUIRE_FALSE(ec);
-			CHECK(v.native() == !emulated);
+			CHECK(v.kind() == under_test);
+			CHECK(v.native() == (under_test == vpoll::backend::native));
 			check_shows(v, initial);
 		} else {
 			CHECK(ec == std::errc::not_supported);
@@ -210,11 +214,17 @@ TEST_CASE("creation flags", "[create]")
 	}
 }
 
-TEST_CASE("automatic backend picks native exactly when the kernel has EFD_VPOLL", "[create]")
+TEST_CASE("automatic backend: native, else /dev/vpoll, else emulated", "[create]")
 {
 	vpoll::eventfd_vpoll v(vpoll::writable, EFD_CLOEXEC, vpoll::backend::automatic);
+	CHECK(v.kind() == vpoll_test::expected_automatic());
+	CHECK(v.kind() == vpoll::automatic_backend());
 	CHECK(v.native() == vpoll::native_available());
 	check_shows(v, vpoll::writable);
+	std::error_code ec;
+	vpoll::eventfd_vpoll bad(vpoll::writable, EFD_CLOEXEC, static_cast<vpoll::backend>(42), ec);
+	CHECK(ec == std::errc::invalid_argument);
+	CHECK_FALSE(bad);
 }
 
 TEST_CASE("supported() describes the backend", "[create]")
@@ -478,8 +488,8 @@ TEST_CASE("move semantics and no fd leak", "[ownership]")
 	CHECK(v.fd() == -1);
 	CHECK(open_fds() == before + 1);
 	if (!emulated) {
-		auto again = vpoll::eventfd_vpoll::adopt_native(fd);
-		CHECK(again.native());
+		auto again = vpoll::eventfd_vpoll::adopt(fd);
+		CHECK(again.kind() == under_test);
 		check_shows(again, vpoll::writable);
 	} else {
 		// The driving end was closed cleanly: exactly a socket whose peer
@@ -488,7 +498,7 @@ TEST_CASE("move semantics and no fd leak", "[ownership]")
 		char c;
 		CHECK(::read(fd, &c, 1) == 0);
 		std::error_code ec;
-		auto refused = vpoll::eventfd_vpoll::adopt_native(fd, ec);
+		auto refused = vpoll::eventfd_vpoll::adopt(fd, ec);
 		CHECK(ec == vpoll::errc::not_vpoll);
 		CHECK(refused.fd() == -1);
 		::close(fd);
@@ -500,29 +510,35 @@ TEST_CASE("move semantics and no fd leak", "[ownership]")
 
 // ---------------------------------------------------------------- threads
 
-TEST_CASE("the probe runs once, whatever the threads", "[threads]")
+TEST_CASE("the process's choice: concurrent first calls agree, once for all", "[threads]")
 {
-	std::vector<std::thread> threads;
-	std::atomic<int> yes{0}, no{0};
-	std::atomic<bool> go{false};
-	for (int i = 0; i < 8; ++i)
-		threads.emplace_back([&] {
-			while (!go)
-				std::this_thread::yield();
-			for (int j = 0; j < 100; ++j)
-				(vpoll::native_available() ? yes : no)++;
-		});
-	go = true;
-	for (auto &t : threads)
-		t.join();
-	CHECK(vpoll::detail::probe_runs.load() == 1);
-	CHECK((yes == 800 || no == 800));
-	// The same answer as asking the kernel directly.
-	const int fd = vpollfd_create(0, EFD_CLOEXEC);
-	const bool kernel_has_it = fd >= 0;
-	if (fd >= 0)
-		::close(fd);
-	CHECK((yes == 800) == kernel_has_it);
+	// In a child, which has not chosen yet: 8 threads race to make the choice.
+	pid_t pid = ::fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		vpoll_test::forget_backend_choice();
+		std::vector<std::thread> threads;
+		std::atomic<int> answers[4] = {};
+		std::atomic<bool> go{false};
+		for (int i = 0; i < 8; ++i)
+			threads.emplace_back([&] {
+				while (!go)
+					std::this_thread::yield();
+				for (int j = 0; j < 100; ++j)
+					answers[static_cast<int>(vpoll::automatic_backend())]++;
+			});
+		go = true;
+		for (auto &t : threads)
+			t.join();
+		const int want = static_cast<int>(vpoll_test::expected_automatic());
+		const bool ok = answers[want] == 800 &&
+				vpoll_test::backend_choice() == vpollfd_backend() + 1;
+		::_exit(ok ? 0 : 1);
+	}
+	CHECK(vpoll_test::exited_zero(vpoll_test::wait_bounded(pid, 30)));
+	// One choice for the program: every translation unit sees the same
+	// variable (a weak definition), the C one included.
+	CHECK(&vpollfd_backend_choice_ == vpoll_test_choice_address_processes());
 }
 
 TEST_CASE("add/del/mod/events from several threads at once", "[threads]")
@@ -611,7 +627,7 @@ TEST_CASE("C layer: errno contract", "[c]")
 	CHECK(errno == EBADF);
 	CHECK(ev == 0x1234);
 
-	if (!vpoll::native_available()) {
+	if (vpollfd_backend() == VPOLLFD_BACKEND_NONE) {
 		errno = 0;
 		CHECK(vpollfd_create(0, EFD_CLOEXEC) == -1);
 		CHECK(errno == EINVAL); // never emulates
@@ -651,6 +667,67 @@ TEST_CASE("C layer: errno contract", "[c]")
 	CHECK(ev == EPOLLHUP);
 	CHECK(poll_now(fd) == EPOLLHUP);
 	::close(fd);
+}
+
+TEST_CASE("C layer: explicit backends", "[c]")
+{
+	errno = 0;
+	CHECK(vpollfd_create_backend(VPOLLFD_BACKEND_NONE, 0, EFD_CLOEXEC) == -1);
+	CHECK(errno == EINVAL);
+	errno = 0;
+	CHECK(vpollfd_create_backend(7, 0, EFD_CLOEXEC) == -1);
+	CHECK(errno == EINVAL);
+	errno = 0;
+	CHECK(vpollfd_backend_supported(VPOLLFD_BACKEND_NONE) == -1);
+	CHECK(errno == EINVAL);
+	const int choice = vpollfd_backend();
+	REQUIRE(choice >= 0);
+	CHECK(choice == vpollfd_backend()); // kept
+	for (int b : {VPOLLFD_BACKEND_NATIVE, VPOLLFD_BACKEND_DEVICE}) {
+		INFO("backend " << b);
+		const std::size_t before = open_fds();
+		errno = 4321;
+		const int answer = vpollfd_backend_supported(b);
+		CHECK(errno == 4321);
+		CHECK(open_fds() == before);
+		REQUIRE(answer >= 0);
+		if (b == VPOLLFD_BACKEND_NATIVE)
+			CHECK(answer == vpollfd_supported());
+		if (!answer)
+			continue;
+		// Bad flags and events create nothing, on either backend.
+		for (int bad : {static_cast<int>(EFD_SEMAPHORE), EFD_VPOLL, 1 << 5}) {
+			errno = 0;
+			CHECK(vpollfd_create_backend(b, 0, bad) == -1);
+			CHECK(errno == EINVAL);
+		}
+		errno = 0;
+		CHECK(vpollfd_create_backend(b, EPOLLIN | EPOLLET, EFD_CLOEXEC) == -1);
+		CHECK(errno == EINVAL);
+		CHECK(open_fds() == before);
+
+		const int fd = vpollfd_create_backend(b, EPOLLOUT | EPOLLPRI, EFD_CLOEXEC | EFD_NONBLOCK);
+		REQUIRE(fd >= 0);
+		CHECK(::fcntl(fd, F_GETFD) == FD_CLOEXEC);
+		CHECK((::fcntl(fd, F_GETFL) & O_NONBLOCK) != 0);
+		unsigned ev = 0;
+		CHECK(vpollfd_events(fd, &ev) == 0);
+		CHECK(ev == (EPOLLOUT | EPOLLPRI));
+		CHECK(poll_now(fd) == (EPOLLOUT | EPOLLPRI));
+		CHECK(vpollfd_ctl(fd, VPOLL_MODEVENTS, EPOLLIN) == 0);
+		CHECK(epoll_now(fd) == EPOLLIN);
+		std::error_code ec;
+		auto v = vpoll::eventfd_vpoll::adopt(fd, ec);
+		REQUIRE_FALSE(ec);
+		CHECK(v.kind() == (b == VPOLLFD_BACKEND_NATIVE ? vpoll::backend::native
+							       : vpoll::backend::device));
+		const int plain = vpollfd_create_backend(b, 0, 0);
+		REQUIRE(plain >= 0);
+		CHECK(::fcntl(plain, F_GETFD) == 0);
+		CHECK((::fcntl(plain, F_GETFL) & O_NONBLOCK) == 0);
+		CHECK(poll_now(plain) == 0);
+		::close(plain);
+	}
 }
 
 TEST_CASE("C layer: vpollfd_supported", "[c]")

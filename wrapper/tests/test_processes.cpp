@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
-// fork, signals, release()/adopt_native(), the fallback's errno rules and the
-// wrapper's own error category; the same cases on both backends.
+// fork, signals, release()/adopt(), the fallback's errno rules and the
+// wrapper's own error category; the same cases on every backend.
 #include <catch2/catch.hpp>
 
 #include "backend_under_test.hpp"
@@ -26,6 +26,7 @@ using vpoll::event_set;
 using vpoll_test::emulated;
 using vpoll_test::exited_zero;
 using vpoll_test::make_object;
+using vpoll_test::under_test;
 using vpoll_test::wait_bounded;
 
 namespace {
@@ -203,9 +204,14 @@ TEST_CASE("signals: add() from a signal handler, bounded", "[signals]")
 	CHECK(exited_zero(status));
 }
 
-// ---------------------------------------------------------------- release, adopt_native
+const int *vpoll_test_choice_address_processes()
+{
+	return &vpollfd_backend_choice_;
+}
 
-TEST_CASE("release() gives the documented state; adopt_native() takes only vpoll fds", "[release]")
+// ---------------------------------------------------------------- release, adopt
+
+TEST_CASE("release() gives the documented state; adopt() takes only vpoll fds", "[release]")
 {
 	std::error_code ec;
 	for (event_set initial : {event::pri | R | W, R, err_state}) {
@@ -222,11 +228,11 @@ TEST_CASE("release() gives the documented state; adopt_native() takes only vpoll
 		if (::readlink(path, link, sizeof(link) - 1) < 0)
 			std::strcpy(link, "?");
 		std::printf("released fd: %s\n", link);
-		auto again = vpoll::eventfd_vpoll::adopt_native(fd, ec);
+		auto again = vpoll::eventfd_vpoll::adopt(fd, ec);
 		if (!emulated) {
 			CHECK(shown == initial);
 			REQUIRE_FALSE(ec);
-			CHECK(again.native());
+			CHECK(again.kind() == under_test);
 			CHECK(again.events() == initial);
 			continue;
 		}
@@ -246,24 +252,31 @@ TEST_CASE("release() gives the documented state; adopt_native() takes only vpoll
 	// A counting eventfd, a pipe, a closed fd.
 	const int counter = ::eventfd(0, EFD_CLOEXEC);
 	REQUIRE(counter >= 0);
-	auto refused = vpoll::eventfd_vpoll::adopt_native(counter, ec);
+	auto refused = vpoll::eventfd_vpoll::adopt(counter, ec);
 	CHECK(ec == vpoll::errc::not_vpoll);
 	CHECK(ec == std::errc::invalid_argument);
 	CHECK(refused.fd() == -1);
 	CHECK(::fcntl(counter, F_GETFD) >= 0);
 	int pfd[2];
 	REQUIRE(::pipe2(pfd, O_CLOEXEC) == 0);
-	vpoll::eventfd_vpoll::adopt_native(pfd[1], ec);
+	vpoll::eventfd_vpoll::adopt(pfd[1], ec);
 	CHECK(ec == vpoll::errc::not_vpoll);
 	::close(pfd[0]);
 	::close(pfd[1]);
+	// A character device other than /dev/vpoll.
+	const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+	REQUIRE(null >= 0);
+	vpoll::eventfd_vpoll::adopt(null, ec);
+	CHECK(ec == vpoll::errc::not_vpoll);
+	::close(null);
 	::close(counter);
-	vpoll::eventfd_vpoll::adopt_native(counter, ec);
+	vpoll::eventfd_vpoll::adopt(counter, ec);
 	CHECK(ec == std::errc::bad_file_descriptor);
+	CHECK_THROWS_AS(vpoll::eventfd_vpoll::adopt(counter), std::system_error);
 	CHECK_THROWS_AS(vpoll::eventfd_vpoll::adopt_native(counter), std::system_error);
 }
 
-TEST_CASE("adopt_native(release()) never dies of SIGPIPE", "[release]")
+TEST_CASE("adopt(release()) never dies of SIGPIPE", "[release]")
 {
 	pid_t pid = ::fork();
 	REQUIRE(pid >= 0);
@@ -271,7 +284,7 @@ TEST_CASE("adopt_native(release()) never dies of SIGPIPE", "[release]")
 		::signal(SIGPIPE, SIG_DFL);
 		auto v = make_object(R | W);
 		std::error_code ec;
-		auto again = vpoll::eventfd_vpoll::adopt_native(v.release(), ec);
+		auto again = vpoll::eventfd_vpoll::adopt(v.release(), ec);
 		again.add(R, ec);
 		again.mod(W, ec);
 		again.del(W, ec);
@@ -286,13 +299,14 @@ TEST_CASE("adopt_native(release()) never dies of SIGPIPE", "[release]")
 
 namespace {
 
-// In a child: eventfd2 fails with EPERM, as under a container's seccomp policy.
-bool refuse_eventfd2_with_eperm()
+// In a child: system call nr fails with err, as under a container's seccomp
+// policy.  Filters stack: each refuses one system call.
+bool refuse(long nr, int err)
 {
 	struct sock_filter code[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_eventfd2, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<unsigned>(nr), 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (static_cast<unsigned>(err) & SECCOMP_RET_DATA)),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = {static_cast<unsigned short>(sizeof(code) / sizeof(code[0])), code};
@@ -300,65 +314,157 @@ bool refuse_eventfd2_with_eperm()
 	       ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
 }
 
-} // namespace
-
-TEST_CASE("fallback: EPERM from seccomp selects the emulation", "[fallback]")
+// Runs body in a child that has not chosen a backend; its exit status (77: no
+// seccomp filters here).
+template <typename F>
+int in_fresh_child(F body)
 {
 	pid_t pid = ::fork();
-	REQUIRE(pid >= 0);
 	if (pid == 0) {
-		if (!refuse_eventfd2_with_eperm())
-			::_exit(77); // no CONFIG_SECCOMP_FILTER
-		vpoll::detail::probe_state = -1; // as in a process that never asked
+		vpoll_test::forget_backend_choice();
+		::_exit(body());
+	}
+	return pid < 0 ? -2 : wait_bounded(pid, 30);
+}
+
+bool skipped(int status)
+{
+	return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 77;
+}
+
+const char *errno_name(int e)
+{
+	switch (e) {
+	case EINVAL: return "EINVAL";
+	case ENOSYS: return "ENOSYS";
+	case EPERM: return "EPERM";
+	case ENOENT: return "ENOENT";
+	case ENOTDIR: return "ENOTDIR";
+	case EACCES: return "EACCES";
+	case ENXIO: return "ENXIO";
+	case ENODEV: return "ENODEV";
+	case EMFILE: return "EMFILE";
+	case ENFILE: return "ENFILE";
+	case ENOMEM: return "ENOMEM";
+	}
+	return "?";
+}
+
+} // namespace
+
+TEST_CASE("fallback: EPERM from seccomp selects /dev/vpoll, else the emulation", "[fallback]")
+{
+	const vpoll::backend want = vpoll::device_available() ? vpoll::backend::device
+							      : vpoll::backend::emulated;
+	const int status = in_fresh_child([want] {
+		if (!refuse(__NR_eventfd2, EPERM))
+			return 77; // no CONFIG_SECCOMP_FILTER
 		errno = 0;
 		if (vpollfd_supported() != 0 || errno != 0)
-			::_exit(3);
+			return 3;
 		std::error_code ec;
 		if (vpoll::native_available(ec) || ec)
-			::_exit(4);
+			return 4;
 		vpoll::eventfd_vpoll v(W, EFD_CLOEXEC, vpoll::backend::automatic, ec);
-		::_exit(!ec && v && !v.native() && v.events() == W ? 0 : 5);
-	}
-	const int status = wait_bounded(pid, 10);
+		return !ec && v && v.kind() == want && v.events() == W ? 0 : 5;
+	});
 	INFO("status " << status);
-	if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+	if (skipped(status)) {
 		WARN("SKIP: this kernel has no seccomp filters (CONFIG_SECCOMP_FILTER)");
 		return;
 	}
 	CHECK(exited_zero(status));
 }
 
+// Each errno the issue lists (and ENOTDIR, ENXIO, ENODEV: a /dev without the
+// node's driver is as permanent) makes its backend "cannot"; the transient
+// ones are returned and leave the choice unmade.
+TEST_CASE("fallback: which errors decide the choice and which do not", "[fallback]")
+{
+	const bool device = vpoll::device_available();
+	struct row {
+		long nr;
+		int err;
+		int expect; // vpollfd_backend(), -1 for a transient answer
+	};
+	const int after_eventfd = device ? VPOLLFD_BACKEND_DEVICE : VPOLLFD_BACKEND_NONE;
+	const row rows[] = {
+		{__NR_eventfd2, EINVAL, after_eventfd},
+		{__NR_eventfd2, ENOSYS, after_eventfd},
+		{__NR_eventfd2, EPERM, after_eventfd},
+		{__NR_eventfd2, EMFILE, -1},
+		{__NR_eventfd2, ENFILE, -1},
+		{__NR_eventfd2, ENOMEM, -1},
+		{__NR_openat, ENOENT, VPOLLFD_BACKEND_NONE},
+		{__NR_openat, ENOTDIR, VPOLLFD_BACKEND_NONE},
+		{__NR_openat, EACCES, VPOLLFD_BACKEND_NONE},
+		{__NR_openat, EPERM, VPOLLFD_BACKEND_NONE},
+		{__NR_openat, ENXIO, VPOLLFD_BACKEND_NONE},
+		{__NR_openat, ENODEV, VPOLLFD_BACKEND_NONE},
+		{__NR_openat, EMFILE, -1},
+		{__NR_openat, ENFILE, -1},
+		{__NR_openat, ENOMEM, -1},
+	};
+	for (const row &r : rows) {
+		const bool open_row = r.nr == __NR_openat;
+		INFO((open_row ? "open" : "eventfd2") << " fails with " << errno_name(r.err));
+		const int status = in_fresh_child([&r, open_row] {
+			// The open rows: eventfd2 refused too (a stock kernel).
+			if ((open_row && !refuse(__NR_eventfd2, EINVAL)) || !refuse(r.nr, r.err))
+				return 77;
+			errno = 1234;
+			const int got = vpollfd_backend();
+			if (got != r.expect)
+				return 10 + got;
+			if (got < 0)
+				return errno == r.err && vpoll_test::backend_choice() == 0 &&
+					       vpollfd_backend() == -1 ? 0 : 2;
+			if (errno != 1234 || vpoll_test::backend_choice() != got + 1)
+				return 3;
+			// The C++ layer follows the C choice; the emulation stands in.
+			std::error_code ec;
+			vpoll::eventfd_vpoll v(W, EFD_CLOEXEC, vpoll::backend::automatic, ec);
+			const vpoll::backend want = got == VPOLLFD_BACKEND_DEVICE
+				? vpoll::backend::device : vpoll::backend::emulated;
+			return !ec && v.kind() == want && v.events() == W ? 0 : 4;
+		});
+		INFO("status " << status);
+		if (skipped(status)) {
+			WARN("SKIP: this kernel has no seccomp filters (CONFIG_SECCOMP_FILTER)");
+			return;
+		}
+		CHECK(exited_zero(status));
+	}
+}
+
 TEST_CASE("fallback: EMFILE is returned, never cached as the process's choice", "[fallback]")
 {
-	pid_t pid = ::fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
-		vpoll::detail::probe_state = -1;
+	const vpoll::backend want = vpoll_test::expected_automatic();
+	const int status = in_fresh_child([want] {
 		vpoll::detail::oob_state = -1;
 		struct rlimit old;
 		if (::getrlimit(RLIMIT_NOFILE, &old) < 0)
-			::_exit(2);
+			return 2;
 		struct rlimit none = {0, old.rlim_max};
 		if (::setrlimit(RLIMIT_NOFILE, &none) < 0)
-			::_exit(2);
+			return 2;
 		std::error_code ec;
 		vpoll::eventfd_vpoll v(W, EFD_CLOEXEC, vpoll::backend::automatic, ec);
 		if (ec != std::errc::too_many_files_open || v)
-			::_exit(3);
-		// The kernel with EFD_VPOLL could not be asked: nothing cached.
+			return 3;
+		// Neither the kernel nor the device could be asked: nothing kept.
 		if (vpoll::detail::oob_state != -1)
-			::_exit(4);
-		if (vpoll::detail::probe_state == 1)
-			::_exit(5);
+			return 4;
+		if (vpoll_test::backend_choice() != 0)
+			return 5;
 		vpoll::eventfd_vpoll e(W, EFD_CLOEXEC, vpoll::backend::emulated, ec);
 		if (ec != std::errc::too_many_files_open)
-			::_exit(6);
+			return 6;
 		if (::setrlimit(RLIMIT_NOFILE, &old) < 0)
-			::_exit(7);
+			return 7;
 		vpoll::eventfd_vpoll w(W, EFD_CLOEXEC, vpoll::backend::automatic, ec);
-		::_exit(!ec && w.native() == (vpollfd_supported() == 1) ? 0 : 8);
-	}
-	const int status = wait_bounded(pid, 10);
+		return !ec && w.kind() == want ? 0 : 8;
+	});
 	INFO("status " << status);
 	CHECK(exited_zero(status));
 }

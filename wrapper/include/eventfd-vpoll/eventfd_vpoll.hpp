@@ -6,13 +6,23 @@
 // Backends
 //   native    an EFD_VPOLL eventfd (needs a kernel carrying the EFD_VPOLL
 //             patch); every event and every transition is supported.
+//   device    a descriptor of /dev/vpoll, from the vpoll module (module/ of
+//             this project) on a stock kernel: the same protocol, events and
+//             wake-ups as native.  One difference a user of io_uring sees: a
+//             stock kernel's io_uring drops a wake-up that carries PRI and no
+//             other event its poll request asked for (native kernels of this
+//             project carry the io_uring fix); poll, select, epoll and aio
+//             are not affected.
 //   emulated  an AF_UNIX SOCK_STREAM socketpair: the caller gets one end, the
 //             object drives it through the other.  Only what a real unix
 //             socket can show is possible; see the table below.
-//   automatic native when the kernel accepts EFD_VPOLL, emulated when it
-//             answers "cannot" (EINVAL, ENOSYS, or EPERM from a seccomp
-//             filter).  A transient answer (EMFILE, ENFILE, ENOMEM) is
-//             returned, not cached.  The kernel is probed once per process.
+//   automatic the process's choice, made once by vpollfd_backend() of
+//             <eventfd-vpoll/vpoll.h> (lock-free): native when the kernel
+//             accepts EFD_VPOLL, else device when /dev/vpoll is the vpoll
+//             module's, else emulated.  Only "cannot" answers move on
+//             (EINVAL, ENOSYS, EPERM from eventfd2; ENOENT, ENOTDIR, EACCES,
+//             EPERM, ENXIO, ENODEV from open); a transient answer (EMFILE,
+//             ENFILE, ENOMEM) is returned and decides nothing.
 //
 // Emulated backend, as measured by wrapper/tests (Linux 6.12, 6.18, 7.3):
 //
@@ -46,7 +56,7 @@
 // work on both backends.  can_reach() tells beforehand whether mod(target)
 // would succeed; supported() gives the static picture.
 //
-// Wake-ups (edges).  Native: add() and mod() wake the waiters whose events
+// Wake-ups (edges).  Native and device: add() and mod() wake the waiters whose events
 // intersect what the call asserts (even if already pending: a re-assert is a
 // new edge for EPOLLET and io_uring multishot), del() wakes nobody.
 // Emulated, the same, with these differences (tests/test_backend.cpp, cases
@@ -81,25 +91,27 @@
 // The caller must not read, write, recv, send or getsockopt(SO_ERROR) on an
 // emulated fd(): that changes what it shows.  A change touching several events
 // is several socket operations, so a concurrent poller can see an intermediate
-// set; on the native backend every change is atomic.
+// set; on the native and device backends every change is atomic.
 //
 // Thread and signal safety
-//   add, del, mod, events, can_reach, fd, native, supported: safe to call
-//   from several threads at once on one object (native: each is one system
+//   add, del, mod, events, can_reach, fd, kind, native, supported: safe to
+//   call from several threads at once on one object (native, device: one system
 //   call; emulated: changes are serialised by a lock inside the object,
 //   events() and can_reach() take none).
 //   Async-signal-safe (the std::error_code& overloads; errno may change, as
-//   with any call from a handler: save it): on the native backend add, del,
-//   mod and events (one write(2) or read(2)); on the emulated backend add,
-//   del, mod (system calls and a lock-free-atomics lock that never allocates)
-//   and events (one poll(2)); a handler that interrupts its own thread inside
+//   with any call from a handler: save it): on the native and device
+//   backends add, del, mod and events (one write(2) or read(2)); on the
+//   emulated backend add, del, mod (system calls and a lock-free-atomics lock
+//   that never allocates) and events (one poll(2)); a handler that interrupts its own thread inside
 //   a change of the same object gets errc::reentered instead of a deadlock.
 //   Construction, release(), reset() and destruction are not: they allocate
 //   or take the process-wide registry's mutex.  The C functions of
 //   <eventfd-vpoll/vpoll.h> are async-signal-safe.
 //   Construction, move, assignment, release, reset and destruction need
 //   exclusive access, as for any object.
-//   native_available(): safe from any thread; probes once.
+//   native_available(), automatic_backend(): safe from any thread and from a
+//   signal handler; the process's choice is made once.  device_available():
+//   the same, but asks every time.
 //
 // Errors: each operation has a throwing overload (std::system_error) and a
 // noexcept overload taking std::error_code&, in the style of std::filesystem.
@@ -130,6 +142,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -269,7 +282,7 @@ enum class errc {
 	reentered,       // a signal handler interrupted this thread's own change of the object
 	mismatch,        // after the change the fd did not show the target (resynchronised)
 	driver_shared,   // ERR did not show: another process holds the driving end
-	not_vpoll,       // adopt_native(): the fd is not an EFD_VPOLL eventfd
+	not_vpoll,       // adopt(): the fd is neither an EFD_VPOLL eventfd nor a /dev/vpoll one
 };
 
 namespace detail {
@@ -286,7 +299,7 @@ public:
 		case errc::reentered: return "called from a signal handler inside this object's own change";
 		case errc::mismatch: return "the descriptor does not show the requested set";
 		case errc::driver_shared: return "another process holds the driving end: ERR cannot show";
-		case errc::not_vpoll: return "not an EFD_VPOLL eventfd";
+		case errc::not_vpoll: return "neither an EFD_VPOLL eventfd nor a /dev/vpoll descriptor";
 		}
 		return "unknown vpoll error";
 	}
@@ -326,7 +339,8 @@ struct is_error_code_enum<vpoll::v4::errc> : true_type {};
 namespace vpoll {
 inline namespace v4 {
 
-enum class backend { automatic, native, emulated };
+// device comes last: the values of the others are those of version 4.0.
+enum class backend { automatic, native, emulated, device };
 
 // What a backend can do.  settable/clearable: the events it can raise/clear
 // at all; independent: whether any subset can be reached from any state
@@ -337,6 +351,7 @@ struct capabilities {
 	bool independent;
 };
 
+// The native and the device backend.
 inline constexpr capabilities native_capabilities{event_set::all(), event_set::all(), true};
 // With AF_UNIX MSG_OOB; an object's supported() leaves PRI out where the kernel lacks it.
 inline constexpr capabilities emulated_capabilities{
@@ -359,9 +374,6 @@ inline void throw_if(const std::error_code &ec, const char *what)
 #endif
 
 // Probe state: -1 unknown, 0 no, 1 yes.
-inline std::atomic<int> probe_state{-1}; // EFD_VPOLL
-inline std::atomic<unsigned> probe_runs{0}; // how many times the kernel was asked
-inline std::mutex probe_mutex;
 inline std::atomic<int> oob_state{-1}; // AF_UNIX MSG_OOB shown as POLLPRI
 
 // Whether AF_UNIX stream sockets deliver MSG_OOB and poll shows it as POLLPRI.
@@ -396,29 +408,33 @@ inline bool oob_available(std::error_code &ec) noexcept
 	return state == 1;
 }
 
-// Whether fd is an EFD_VPOLL eventfd: its anon inode is "[eventfd-vpoll]"
-// (the v4 series, mainline and 6.12 alike) or "[eventfd]" with
-// "eventfd-vpoll: 1" in its fdinfo (6.12 builds of the series before it took
-// the name).  Needs /proc.
-inline bool is_vpoll_fd(int fd, std::error_code &ec) noexcept
+// Which kernel object fd is: backend::native for an EFD_VPOLL eventfd (its
+// anon inode is "[eventfd-vpoll]", the v4 series on mainline and 6.12, or
+// "[eventfd]" with "eventfd-vpoll: 1" in its fdinfo, 6.12 builds of the series
+// before it took the name), backend::device for a /dev/vpoll descriptor (a
+// character device whose fdinfo has the module's "vpoll-device:" line), else
+// backend::automatic.  Needs /proc.
+inline backend kernel_object_kind(int fd, std::error_code &ec) noexcept
 {
 	char path[64], link[64] = {};
 	std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	ssize_t n = ::readlink(path, link, sizeof(link) - 1);
 	if (n < 0) {
 		ec = errno_code(errno == ENOENT && ::fcntl(fd, F_GETFD) < 0 ? EBADF : errno);
-		return false;
+		return backend::automatic;
 	}
 	ec.clear();
 	if (std::strcmp(link, "anon_inode:[eventfd-vpoll]") == 0)
-		return true;
-	if (std::strcmp(link, "anon_inode:[eventfd]") != 0)
-		return false;
+		return backend::native;
+	const bool eventfd = std::strcmp(link, "anon_inode:[eventfd]") == 0;
+	struct stat st;
+	if (!eventfd && (::fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode)))
+		return backend::automatic;
 	std::snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	int info = ::open(path, O_RDONLY | O_CLOEXEC);
 	if (info < 0) {
 		ec = errno_code();
-		return false;
+		return backend::automatic;
 	}
 	char text[512];
 	n = ::read(info, text, sizeof(text) - 1);
@@ -426,11 +442,14 @@ inline bool is_vpoll_fd(int fd, std::error_code &ec) noexcept
 	::close(info);
 	if (n < 0) {
 		ec = errno_code(saved);
-		return false;
+		return backend::automatic;
 	}
 	text[n] = 0;
-	return std::strstr(text, "\neventfd-vpoll:\t1\n") != nullptr ||
-	       std::strstr(text, "\neventfd-vpoll: 1\n") != nullptr;
+	if (eventfd)
+		return std::strstr(text, "\neventfd-vpoll:\t1\n") != nullptr ||
+		       std::strstr(text, "\neventfd-vpoll: 1\n") != nullptr
+			? backend::native : backend::automatic;
+	return std::strstr(text, "\nvpoll-device: ") != nullptr ? backend::device : backend::automatic;
 }
 
 // A lock that is async-signal-safe: lock-free atomics and futex(2), no
@@ -892,36 +911,69 @@ inline void registry_child_closes() noexcept
 
 } // namespace detail
 
-// Whether this kernel accepts EFD_VPOLL.  The kernel is asked once per
-// process; concurrent first calls wait for that one probe.  EINVAL, ENOSYS
-// and EPERM (seccomp) mean no; a probe that cannot answer (EMFILE, ENFILE,
-// ENOMEM, ...) is reported in ec and not cached.
-inline bool native_available(std::error_code &ec) noexcept
+// The process's choice for backend::automatic: backend::native, ::device or
+// ::emulated (vpollfd_backend() of <eventfd-vpoll/vpoll.h>: made once,
+// lock-free).  A probe that cannot answer (EMFILE, ENFILE, ENOMEM, ...) is
+// reported in ec (the result is then backend::automatic) and decides nothing.
+inline backend automatic_backend(std::error_code &ec) noexcept
 {
-	int state = detail::probe_state.load(std::memory_order_acquire);
-	if (state < 0) {
-		std::lock_guard<std::mutex> lock(detail::probe_mutex);
-		state = detail::probe_state.load(std::memory_order_relaxed);
-		if (state < 0) {
-			detail::probe_runs.fetch_add(1, std::memory_order_relaxed);
-			state = vpollfd_supported();
-			if (state < 0) {
-				ec = detail::errno_code();
-				return false;
-			}
-			detail::probe_state.store(state, std::memory_order_release);
-		}
+	const int saved = errno;
+	const int b = vpollfd_backend();
+	if (b < 0) {
+		ec = detail::errno_code();
+		errno = saved;
+		return backend::automatic;
 	}
 	ec.clear();
-	return state == 1;
+	if (b == VPOLLFD_BACKEND_NATIVE)
+		return backend::native;
+	return b == VPOLLFD_BACKEND_DEVICE ? backend::device : backend::emulated;
+}
+
+// Whether this kernel accepts EFD_VPOLL: the process's choice is native.
+// EINVAL, ENOSYS and EPERM (seccomp) mean no; a probe that cannot answer is
+// reported in ec and not kept.
+inline bool native_available(std::error_code &ec) noexcept
+{
+	return automatic_backend(ec) == backend::native;
+}
+
+// Whether /dev/vpoll is the vpoll module's and this process may open it,
+// asked now (vpollfd_backend_supported(): the answer is not kept, and it does
+// not depend on the kernel having EFD_VPOLL).
+inline bool device_available(std::error_code &ec) noexcept
+{
+	const int saved = errno;
+	const int r = vpollfd_backend_supported(VPOLLFD_BACKEND_DEVICE);
+	if (r < 0) {
+		ec = detail::errno_code();
+		errno = saved;
+		return false;
+	}
+	ec.clear();
+	return r == 1;
 }
 
 #if EVENTFD_VPOLL_EXCEPTIONS
+inline backend automatic_backend()
+{
+	std::error_code ec;
+	backend b = automatic_backend(ec);
+	detail::throw_if(ec, "vpoll::automatic_backend");
+	return b;
+}
 inline bool native_available()
 {
 	std::error_code ec;
 	bool yes = native_available(ec);
 	detail::throw_if(ec, "vpoll::native_available");
+	return yes;
+}
+inline bool device_available()
+{
+	std::error_code ec;
+	bool yes = device_available(ec);
+	detail::throw_if(ec, "vpoll::device_available");
 	return yes;
 }
 #endif
@@ -934,9 +986,9 @@ public:
 
 	// flags: 0 or EFD_CLOEXEC | EFD_NONBLOCK (the caller's end for the
 	// emulated backend).  Throws std::system_error: EINVAL for other flags
-	// (or, forced native, a kernel without EFD_VPOLL), errc::unreachable if
-	// the emulated backend cannot show `initial`, a transient errno (EMFILE,
-	// ENFILE, ENOMEM).
+	// (or, forced native, a kernel without EFD_VPOLL), ENOENT (forced device,
+	// no /dev/vpoll), errc::unreachable if the emulated backend cannot show
+	// `initial`, a transient errno (EMFILE, ENFILE, ENOMEM).
 #if EVENTFD_VPOLL_EXCEPTIONS
 	explicit eventfd_vpoll(event_set initial, int flags = EFD_CLOEXEC,
 			       backend which = backend::automatic)
@@ -953,41 +1005,53 @@ public:
 		open(initial, flags, which, ec);
 	}
 
-	// Take ownership of an EFD_VPOLL eventfd (from release() of a native
-	// object, or vpollfd_create()).  Anything else (a counting eventfd, the
-	// socket release() gives on the emulated backend) is refused with
-	// errc::not_vpoll and stays the caller's; so is everything when /proc is
-	// not mounted (the check reads /proc/self/fd and /proc/self/fdinfo).
-	static eventfd_vpoll adopt_native(int fd, std::error_code &ec) noexcept
+	// Take ownership of a kernel object: an EFD_VPOLL eventfd or a /dev/vpoll
+	// descriptor (from release() of a native or device object,
+	// vpollfd_create(), or libvpoll's native and /dev/vpoll backends).  Anything
+	// else (a counting eventfd, the socket release() gives on the emulated
+	// backend) is refused with errc::not_vpoll and stays the caller's; so is
+	// everything when /proc is not mounted (the check reads /proc/self/fd and
+	// /proc/self/fdinfo).
+	static eventfd_vpoll adopt(int fd, std::error_code &ec) noexcept
 	{
 		eventfd_vpoll v;
-		if (!detail::is_vpoll_fd(fd, ec)) {
+		const backend kind = detail::kernel_object_kind(fd, ec);
+		if (kind == backend::automatic) {
 			if (!ec)
 				ec = errc::not_vpoll;
 			return v;
 		}
 		v.fd_ = fd;
+		v.kind_ = kind;
 		return v;
+	}
+	// The name from before the device backend: the same as adopt().
+	static eventfd_vpoll adopt_native(int fd, std::error_code &ec) noexcept
+	{
+		return adopt(fd, ec);
 	}
 #if EVENTFD_VPOLL_EXCEPTIONS
-	static eventfd_vpoll adopt_native(int fd)
+	static eventfd_vpoll adopt(int fd)
 	{
 		std::error_code ec;
-		eventfd_vpoll v = adopt_native(fd, ec);
-		detail::throw_if(ec, "eventfd_vpoll::adopt_native");
+		eventfd_vpoll v = adopt(fd, ec);
+		detail::throw_if(ec, "eventfd_vpoll::adopt");
 		return v;
 	}
+	static eventfd_vpoll adopt_native(int fd) { return adopt(fd); }
 #endif
 
 	eventfd_vpoll(const eventfd_vpoll &) = delete;
 	eventfd_vpoll &operator=(const eventfd_vpoll &) = delete;
 	eventfd_vpoll(eventfd_vpoll &&other) noexcept
-		: fd_(std::exchange(other.fd_, -1)), emu_(std::move(other.emu_)) {}
+		: fd_(std::exchange(other.fd_, -1)), kind_(std::exchange(other.kind_, backend::automatic)),
+		  emu_(std::move(other.emu_)) {}
 	eventfd_vpoll &operator=(eventfd_vpoll &&other) noexcept
 	{
 		if (this != &other) {
 			reset();
 			fd_ = std::exchange(other.fd_, -1);
+			kind_ = std::exchange(other.kind_, backend::automatic);
 			emu_ = std::move(other.emu_);
 		}
 		return *this;
@@ -1027,8 +1091,8 @@ public:
 		return event_set::from_epoll_masked(bits);
 	}
 
-	// Whether mod(target) would succeed now (always true when native; false
-	// in a process that cannot drive the emulated object).
+	// Whether mod(target) would succeed now (always true for native and
+	// device objects; false in a process that cannot drive the emulated one).
 	bool can_reach(event_set target) const noexcept
 	{
 		return emu_ ? emu_->can_reach(target) : fd_ >= 0;
@@ -1037,7 +1101,9 @@ public:
 	// For the caller's poll/epoll/io_uring.  Do not read or write it.
 	int fd() const noexcept { return fd_; }
 	explicit operator bool() const noexcept { return fd_ >= 0; }
-	bool native() const noexcept { return fd_ >= 0 && !emu_; }
+	// The object's backend: native, device or emulated (automatic when empty).
+	backend kind() const noexcept { return fd_ >= 0 ? kind_ : backend::automatic; }
+	bool native() const noexcept { return kind() == backend::native; }
 	capabilities supported() const noexcept
 	{
 		if (!emu_)
@@ -1050,18 +1116,20 @@ public:
 		return c;
 	}
 
-	// Give up ownership and return the fd (-1 if empty).  Native: the
-	// EFD_VPOLL eventfd, unchanged.  Emulated: the driving end is shut down,
+	// Give up ownership and return the fd (-1 if empty).  Native and device:
+	// the EFD_VPOLL eventfd or /dev/vpoll descriptor, unchanged (adopt() takes
+	// it back).  Emulated: the driving end is shut down,
 	// drained and closed (no reset), and what it queued is consumed, so the
 	// returned socket shows HUP|RDHUP|IN|RDNORM|OUT|WRNORM|WRBAND for good and
 	// read gives end of file; if ERR was shown it stays frozen at
-	// ERR|HUP|RDHUP|IN|RDNORM|OUT|WRNORM|WRBAND.  Either way adopt_native()
-	// refuses it.
+	// ERR|HUP|RDHUP|IN|RDNORM|OUT|WRNORM|WRBAND.  Either way adopt() refuses
+	// it.
 	int release() noexcept
 	{
 		if (emu_)
 			emu_->detach(fd_);
 		emu_.reset();
+		kind_ = backend::automatic;
 		return std::exchange(fd_, -1);
 	}
 
@@ -1069,6 +1137,7 @@ public:
 	void reset() noexcept
 	{
 		emu_.reset();
+		kind_ = backend::automatic;
 		if (fd_ >= 0)
 			::close(std::exchange(fd_, -1));
 	}
@@ -1082,15 +1151,24 @@ private:
 			return;
 		}
 		if (which == backend::automatic) {
-			bool yes = native_available(ec);
+			which = automatic_backend(ec);
 			if (ec)
 				return;
-			which = yes ? backend::native : backend::emulated;
 		}
-		if (which == backend::native) {
-			fd_ = vpollfd_create(initial.to_epoll(), flags);
-			if (fd_ < 0)
+		if (which == backend::native || which == backend::device) {
+			const int fd = vpollfd_create_backend(
+				which == backend::native ? VPOLLFD_BACKEND_NATIVE : VPOLLFD_BACKEND_DEVICE,
+				initial.to_epoll(), flags);
+			if (fd < 0) {
 				ec = detail::errno_code();
+				return;
+			}
+			fd_ = fd;
+			kind_ = which;
+			return;
+		}
+		if (which != backend::emulated) {
+			ec = detail::errno_code(EINVAL);
 			return;
 		}
 		const bool oob = detail::oob_available(ec);
@@ -1126,6 +1204,7 @@ private:
 			return; // emu closes sv[1]
 		}
 		fd_ = sv[0];
+		kind_ = backend::emulated;
 		emu_ = std::move(emu);
 	}
 
@@ -1145,6 +1224,7 @@ private:
 #endif
 
 	int fd_ = -1;
+	backend kind_ = backend::automatic;
 	std::unique_ptr<detail::emulation> emu_;
 };
 

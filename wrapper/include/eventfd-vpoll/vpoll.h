@@ -4,14 +4,29 @@
  *
  * An EFD_VPOLL eventfd is a file descriptor whose poll events are set from
  * user space: poll/select/epoll/io_uring report whatever set the owner last
- * wrote.  These functions are thin wrappers over eventfd2(2), read(2) and
- * write(2), in the style of eventfd_read()/eventfd_write() of <sys/eventfd.h>:
- * they return -1 and set errno on failure, allocate nothing and keep no state.
+ * wrote.  These functions are thin wrappers over eventfd2(2), open(2), read(2)
+ * and write(2), in the style of eventfd_read()/eventfd_write() of
+ * <sys/eventfd.h>: they return -1 and set errno on failure and allocate
+ * nothing.
  *
- * They never emulate: on a kernel without EFD_VPOLL, vpollfd_create() fails
- * with the kernel's EINVAL (vpollfd_supported() asks beforehand).  The C++
- * header <eventfd-vpoll/eventfd_vpoll.hpp> adds an emulated backend for such
- * kernels.
+ * Two backends speak the same protocol (8-byte writes and reads):
+ *   native  an EFD_VPOLL eventfd, on a kernel carrying the EFD_VPOLL series;
+ *   device  a descriptor of /dev/vpoll, from the vpoll module (module/ of
+ *           this project) on a kernel without the series.
+ * vpollfd_create() takes the process's backend: native if the kernel accepts
+ * EFD_VPOLL, else the device if /dev/vpoll answers as the vpoll module does.
+ * Only "cannot use it" answers move on (EINVAL, ENOSYS, EPERM from eventfd2;
+ * ENOENT, ENOTDIR, EACCES, EPERM, ENXIO, ENODEV from open, or a /dev/vpoll
+ * that does not read as the module's); a transient one (EMFILE, ENFILE,
+ * ENOMEM, ...) is returned and decides nothing.  The choice is made once per
+ * process, lock-free (the first answers race, one is kept; every caller sees
+ * that one), so every function here stays async-signal-safe.
+ * vpollfd_backend() tells the choice, vpollfd_create_backend() takes a backend
+ * explicitly.
+ *
+ * They never emulate: with neither backend, vpollfd_create() fails with
+ * EINVAL.  The C++ header <eventfd-vpoll/eventfd_vpoll.hpp> adds an emulated
+ * backend for that case.
  *
  * This header deliberately does not include <linux/eventfd.h>: on Linux 6.12
  * that header pulls in <linux/fcntl.h>, which clashes with <fcntl.h> and
@@ -31,14 +46,19 @@
 
 /* The wrapper's version (meson.build's project version, as MAJOR.MINOR.PATCH). */
 #define EVENTFD_VPOLL_VERSION_MAJOR 4
-#define EVENTFD_VPOLL_VERSION_MINOR 0
+#define EVENTFD_VPOLL_VERSION_MINOR 1
 #define EVENTFD_VPOLL_VERSION_PATCH 0
 /* One number for #if: MAJOR * 10000 + MINOR * 100 + PATCH (4.0.0 is 40000). */
 #define EVENTFD_VPOLL_VERSION \
 	(EVENTFD_VPOLL_VERSION_MAJOR * 10000 + EVENTFD_VPOLL_VERSION_MINOR * 100 + \
 	 EVENTFD_VPOLL_VERSION_PATCH)
 
+#if !defined(__GNUC__)
+#error "<eventfd-vpoll/vpoll.h> needs GCC or Clang (a weak symbol and __atomic builtins)"
+#endif
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -79,6 +99,16 @@
 #define VPOLL_MODEVENTS 3
 #endif
 
+/* Backends: vpollfd_backend(), vpollfd_backend_supported(), vpollfd_create_backend(). */
+#define VPOLLFD_BACKEND_NONE 0   /* neither: vpollfd_create() fails with EINVAL */
+#define VPOLLFD_BACKEND_NATIVE 1 /* an EFD_VPOLL eventfd */
+#define VPOLLFD_BACKEND_DEVICE 2 /* a descriptor of /dev/vpoll (the vpoll module) */
+
+/* The vpoll module's device. */
+#ifndef VPOLLFD_DEVICE_PATH
+#define VPOLLFD_DEVICE_PATH "/dev/vpoll"
+#endif
+
 /*
  * EVENTFD_VPOLL_INLINE: static inline in C, inline (external linkage) in C++.
  * EVENTFD_VPOLL_CAST(type, value): a C cast in C, static_cast in C++ (for
@@ -97,52 +127,184 @@ extern "C" {
 #endif
 
 /*
- * Create an EFD_VPOLL eventfd whose pending set is init_events.
- * flags: 0 or an OR of EFD_CLOEXEC and EFD_NONBLOCK.
- * Returns the new fd, or -1 with errno set (EINVAL: a bad flag, a bit of
- * init_events outside EFD_VPOLL_EVENTMASK, or a kernel without EFD_VPOLL).
+ * The process's backend choice: 0 while not made, else VPOLLFD_BACKEND_* + 1.
+ * Not an interface: a weak definition in every translation unit, so that a
+ * program and the shared objects it loads share one.
  */
-EVENTFD_VPOLL_INLINE int vpollfd_create(unsigned int init_events, int flags)
+__attribute__((weak, visibility("default"))) int vpollfd_backend_choice_;
+
+/*
+ * Whether an open(2) or eventfd2(2) error says "this backend cannot be used
+ * here" (1) rather than "not now" (0: EMFILE, ENFILE, ENOMEM, ...).
+ */
+EVENTFD_VPOLL_INLINE int vpollfd_cannot_(int backend, int err)
 {
-	return eventfd(init_events, flags | EFD_VPOLL);
+	if (backend == VPOLLFD_BACKEND_NATIVE)
+		return err == EINVAL || err == ENOSYS || err == EPERM;
+	return err == ENOENT || err == ENOTDIR || err == EACCES || err == EPERM ||
+	       err == ENXIO || err == ENODEV;
 }
 
 /*
- * Whether this process can use EFD_VPOLL: creates an EFD_VPOLL eventfd
- * (EFD_CLOEXEC) and closes it.  Returns 1 if it can, 0 if the answer is
- * "cannot": EINVAL (a kernel without EFD_VPOLL), ENOSYS (no eventfd2) or
- * EPERM (a seccomp filter refuses eventfd2); errno is then left as it was.
- * Returns -1 with errno set if the probe cannot tell (EMFILE, ENFILE, ENOMEM,
- * ...: a transient answer, try again later).
- * Async-signal-safe: it calls only eventfd(2) and close(2).
+ * Create an object of one backend, explicitly: no fallback, and the process's
+ * choice is neither used nor made.  backend: VPOLLFD_BACKEND_NATIVE or
+ * VPOLLFD_BACKEND_DEVICE; init_events and flags as for vpollfd_create().
+ * Returns the new fd, or -1 with errno set: EINVAL for an unknown backend, a
+ * bad flag or a bit of init_events outside EFD_VPOLL_EVENTMASK (checked here,
+ * before any system call), else what eventfd2(2) or open(2) report (native on a kernel
+ * without EFD_VPOLL: EINVAL; device without the module: ENOENT).
+ * The device object starts empty and init_events is then added by a write:
+ * nobody can wait on the fd before this function returns it, so the result
+ * is the same.
  */
-EVENTFD_VPOLL_INLINE int vpollfd_supported(void)
+EVENTFD_VPOLL_INLINE int vpollfd_create_backend(int backend, unsigned int init_events, int flags)
 {
-	int saved = errno;
-	int fd = vpollfd_create(0, EFD_CLOEXEC);
+	int fd, err;
 
-	if (fd >= 0) {
-		close(fd);
-		errno = saved;
-		return 1;
+	if ((backend != VPOLLFD_BACKEND_NATIVE && backend != VPOLLFD_BACKEND_DEVICE) ||
+	    (flags & ~(EFD_CLOEXEC | EFD_NONBLOCK)) || (init_events & ~EFD_VPOLL_EVENTMASK)) {
+		errno = EINVAL;
+		return -1;
 	}
-	if (errno == EINVAL || errno == ENOSYS || errno == EPERM) {
-		errno = saved;
-		return 0;
+	if (backend == VPOLLFD_BACKEND_NATIVE)
+		return eventfd(init_events, flags | EFD_VPOLL);
+	/* EFD_CLOEXEC and EFD_NONBLOCK are O_CLOEXEC and O_NONBLOCK (the kernel's eventfd.h). */
+	fd = open(VPOLLFD_DEVICE_PATH, O_RDWR | O_NOCTTY | flags);
+	if (fd < 0 || !init_events)
+		return fd;
+	{
+		uint64_t request = EFD_VPOLL_ADDEVENTS | EVENTFD_VPOLL_CAST(uint64_t, init_events);
+		ssize_t n;
+
+		do
+			n = write(fd, &request, sizeof(request));
+		while (n < 0 && errno == EINTR);
+		if (n == EVENTFD_VPOLL_CAST(ssize_t, sizeof(request)))
+			return fd;
+		err = n < 0 ? errno : EIO;
 	}
+	close(fd);
+	errno = err;
 	return -1;
 }
 
 /*
- * Change the pending set of an EFD_VPOLL eventfd: op is VPOLL_ADDEVENTS
+ * Whether this process can use one backend, asked now (nothing is cached):
+ * creates an object (EFD_CLOEXEC) and closes it; for the device, its first
+ * read must give the empty set, as the vpoll module's does (an older
+ * /dev/vpoll, Debian's vpoll-dkms, refuses read(2): no).  Returns 1 if it can,
+ * 0 if the answer is "cannot" (see the top of this file; errno is then left as
+ * it was), or -1 with errno set if the probe cannot tell (EMFILE, ENFILE,
+ * ENOMEM, ...: try again later; EINVAL for an unknown backend).
+ * Async-signal-safe.
+ */
+EVENTFD_VPOLL_INLINE int vpollfd_backend_supported(int backend)
+{
+	int saved = errno;
+	uint64_t value = 1;
+	ssize_t n = 0;
+	int fd;
+
+	if (backend != VPOLLFD_BACKEND_NATIVE && backend != VPOLLFD_BACKEND_DEVICE) {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = vpollfd_create_backend(backend, 0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0) {
+		if (!vpollfd_cannot_(backend, errno))
+			return -1;
+		errno = saved;
+		return 0;
+	}
+	if (backend == VPOLLFD_BACKEND_DEVICE) {
+		do
+			n = read(fd, &value, sizeof(value));
+		while (n < 0 && errno == EINTR);
+	}
+	close(fd);
+	errno = saved;
+	if (backend == VPOLLFD_BACKEND_NATIVE)
+		return 1;
+	return n == EVENTFD_VPOLL_CAST(ssize_t, sizeof(value)) && value == 0;
+}
+
+/*
+ * The process's backend: VPOLLFD_BACKEND_NATIVE, VPOLLFD_BACKEND_DEVICE or
+ * VPOLLFD_BACKEND_NONE, chosen on the first call that gets an answer (native
+ * first) and kept for the life of the process (a forked child inherits it).
+ * Returns -1 with errno set when the probe cannot tell (EMFILE, ...); nothing
+ * is kept then.  errno is left as it was otherwise.  Lock-free and
+ * async-signal-safe.
+ */
+EVENTFD_VPOLL_INLINE int vpollfd_backend(void)
+{
+	int choice = __atomic_load_n(&vpollfd_backend_choice_, __ATOMIC_ACQUIRE);
+	int expected = 0;
+	int r;
+
+	if (choice > 0)
+		return choice - 1;
+	r = vpollfd_backend_supported(VPOLLFD_BACKEND_NATIVE);
+	if (r < 0)
+		return -1;
+	if (r) {
+		choice = VPOLLFD_BACKEND_NATIVE;
+	} else {
+		r = vpollfd_backend_supported(VPOLLFD_BACKEND_DEVICE);
+		if (r < 0)
+			return -1;
+		choice = r ? VPOLLFD_BACKEND_DEVICE : VPOLLFD_BACKEND_NONE;
+	}
+	/* Concurrent first calls (threads, a signal handler) agree on one. */
+	if (!__atomic_compare_exchange_n(&vpollfd_backend_choice_, &expected, choice + 1, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return expected - 1;
+	return choice;
+}
+
+/*
+ * Create an object whose pending set is init_events, on the process's backend
+ * (vpollfd_backend()).  flags: 0 or an OR of EFD_CLOEXEC and EFD_NONBLOCK.
+ * Returns the new fd, or -1 with errno set: EINVAL for a bad flag, a bit of
+ * init_events outside EFD_VPOLL_EVENTMASK, or neither backend available;
+ * a transient errno of the probe or of the creation (EMFILE, ENFILE, ENOMEM).
+ */
+EVENTFD_VPOLL_INLINE int vpollfd_create(unsigned int init_events, int flags)
+{
+	int backend = vpollfd_backend();
+
+	if (backend < 0)
+		return -1;
+	if (backend == VPOLLFD_BACKEND_NONE) {
+		errno = EINVAL;
+		return -1;
+	}
+	return vpollfd_create_backend(backend, init_events, flags);
+}
+
+/*
+ * Whether the kernel accepts EFD_VPOLL (the native backend), asked now:
+ * vpollfd_backend_supported(VPOLLFD_BACKEND_NATIVE).  Returns 1 if it does, 0
+ * if the answer is "cannot": EINVAL (a kernel without EFD_VPOLL), ENOSYS (no
+ * eventfd2) or EPERM (a seccomp filter refuses eventfd2); errno is then left
+ * as it was.  Returns -1 with errno set if the probe cannot tell (EMFILE,
+ * ENFILE, ENOMEM, ...: a transient answer, try again later).
+ * Async-signal-safe: it calls only eventfd(2) and close(2).
+ */
+EVENTFD_VPOLL_INLINE int vpollfd_supported(void)
+{
+	return vpollfd_backend_supported(VPOLLFD_BACKEND_NATIVE);
+}
+
+/*
+ * Change the pending set of an object (either backend): op is VPOLL_ADDEVENTS
  * (set the bits of events), VPOLL_DELEVENTS (clear them) or VPOLL_MODEVENTS
  * (replace the set by events).  Returns 0, or -1 with errno set: EINVAL for
  * an unknown op (detected before any system call) or a bit outside
  * EFD_VPOLL_EVENTMASK (from the kernel; the set is then unchanged), or
- * what write(2) reports (EBADF, ...).  fd must be an EFD_VPOLL eventfd: on a
- * pipe or socket whose reader is gone, write(2) raises SIGPIPE.
- * Async-signal-safe (one write(2)), as are vpollfd_create() and
- * vpollfd_events().
+ * what write(2) reports (EBADF, ...).  fd must be an object of this header: on
+ * a pipe or socket whose reader is gone, write(2) raises SIGPIPE.
+ * Async-signal-safe (one write(2)), as is every function here.
  */
 EVENTFD_VPOLL_INLINE int vpollfd_ctl(int fd, int op, unsigned int events)
 {
@@ -168,7 +330,7 @@ EVENTFD_VPOLL_INLINE int vpollfd_ctl(int fd, int op, unsigned int events)
 }
 
 /*
- * Store the pending set of an EFD_VPOLL eventfd in *events.  Never blocks
+ * Store the pending set of an object (either backend) in *events.  Never blocks
  * and consumes nothing.  Returns 0, or -1 with errno set (what read(2)
  * reports: EBADF, ...).  *events is untouched on failure.
  */
