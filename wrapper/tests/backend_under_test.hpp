@@ -78,7 +78,9 @@ inline bool exited_zero(int status) { return status >= 0 && WIFEXITED(status) &&
 
 } // namespace vpoll_test
 
-// The address of the process's choice as test_processes.cpp sees it.
+// The address of the process's choice as test_processes.cpp and a C99
+// translation unit (choice_c.c) see it.
 const int *vpoll_test_choice_address_processes();
+extern "C" const int *vpoll_test_choice_address_c(void);
 
 #endif

@@ -161,7 +161,8 @@ void use_cxx_layer()
 	const bool device = vpoll::device_available(ec);
 	expect(!ec, "device_available(ec)");
 	const vpoll::backend automatic = vpoll::automatic_backend(ec);
-	expect(!ec && automatic != vpoll::backend::automatic, "automatic_backend(ec)");
+	expect(!ec && automatic != vpoll::backend::automatic && automatic != vpoll::backend::none,
+	       "automatic_backend(ec)");
 
 	for (vpoll::backend which : {vpoll::backend::automatic, vpoll::backend::native,
 				     vpoll::backend::emulated, vpoll::backend::device}) {
@@ -172,7 +173,7 @@ void use_cxx_layer()
 			continue;
 		}
 		if (which == vpoll::backend::device && !device) {
-			expect(ec && !v && v.kind() == vpoll::backend::automatic,
+			expect(ec && !v && v.kind() == vpoll::backend::none,
 			       "forced device without /dev/vpoll: an error, empty");
 			continue;
 		}
@@ -188,17 +189,24 @@ void use_cxx_layer()
 		expect(v.can_reach(vpoll::writable), "can_reach()");
 		expect(v.supported().independent == (v.kind() != vpoll::backend::emulated), "supported()");
 
-		const bool v_native = v.kind() != vpoll::backend::emulated;
+		const vpoll::backend v_kind = v.kind();
+		const bool kernel_object = v_kind != vpoll::backend::emulated;
 		vpoll::eventfd_vpoll moved(std::move(v));
 		v = std::move(moved);
 		const int fd = v.release();
 		expect(fd >= 0 && v.fd() == -1, "release()");
 		vpoll::eventfd_vpoll adopted = vpoll::eventfd_vpoll::adopt(fd, ec);
-		if (v_native) {
-			expect(!ec && adopted.fd() == fd, "adopt()");
+		if (kernel_object) {
+			expect(!ec && adopted.fd() == fd && adopted.kind() == v_kind, "adopt()");
 			const int again = adopted.release();
 			adopted = vpoll::eventfd_vpoll::adopt_native(again, ec);
-			expect(!ec && adopted.fd() == fd, "adopt_native()");
+			if (v_kind == vpoll::backend::native) {
+				expect(!ec && adopted.fd() == fd, "adopt_native()");
+			} else {
+				expect(ec == vpoll::errc::not_vpoll && !adopted,
+				       "adopt_native() refuses a device");
+				::close(again);
+			}
 		} else {
 			expect(ec == vpoll::errc::not_vpoll && !adopted, "adopt() refuses a socket");
 			adopted = vpoll::eventfd_vpoll(vpoll::writable, EFD_CLOEXEC, which, ec);

@@ -263,6 +263,19 @@ TEST_CASE("release() gives the documented state; adopt() takes only vpoll fds", 
 	CHECK(ec == vpoll::errc::not_vpoll);
 	::close(pfd[0]);
 	::close(pfd[1]);
+	// adopt_native() keeps its 4.0 contract: EFD_VPOLL eventfds only.
+	if (vpoll_test::device) {
+		auto d = make_object(W);
+		auto refused_dev = vpoll::eventfd_vpoll::adopt_native(d.fd(), ec);
+		CHECK(ec == vpoll::errc::not_vpoll);
+		CHECK_FALSE(refused_dev);
+		// Open for reading only: not adoptable (add() would fail).
+		const int ro = ::open(VPOLLFD_DEVICE_PATH, O_RDONLY | O_CLOEXEC);
+		REQUIRE(ro >= 0);
+		vpoll::eventfd_vpoll::adopt(ro, ec);
+		CHECK(ec == vpoll::errc::not_vpoll);
+		::close(ro);
+	}
 	// A character device other than /dev/vpoll.
 	const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
 	REQUIRE(null >= 0);
@@ -336,6 +349,11 @@ const char *errno_name(int e)
 {
 	switch (e) {
 	case EINVAL: return "EINVAL";
+	case EISDIR: return "EISDIR";
+	case ELOOP: return "ELOOP";
+	case EBUSY: return "EBUSY";
+	case ENOBUFS: return "ENOBUFS";
+	case EAGAIN: return "EAGAIN";
 	case ENOSYS: return "ENOSYS";
 	case EPERM: return "EPERM";
 	case ENOENT: return "ENOENT";
@@ -376,9 +394,10 @@ TEST_CASE("fallback: EPERM from seccomp selects /dev/vpoll, else the emulation",
 	CHECK(exited_zero(status));
 }
 
-// Each errno the issue lists (and ENOTDIR, ENXIO, ENODEV: a /dev without the
-// node's driver is as permanent) makes its backend "cannot"; the transient
-// ones are returned and leave the choice unmade.
+// A transient errno (EMFILE, ENFILE, ENOMEM, ENOBUFS, EAGAIN) is returned and
+// leaves the choice unmade; any other makes its backend "cannot": those the
+// issue lists (EINVAL, ENOSYS, EPERM, ENOENT, EACCES), and others a sandbox or
+// another driver's /dev/vpoll may give.
 TEST_CASE("fallback: which errors decide the choice and which do not", "[fallback]")
 {
 	const bool device = vpoll::device_available();
@@ -392,26 +411,38 @@ TEST_CASE("fallback: which errors decide the choice and which do not", "[fallbac
 		{__NR_eventfd2, EINVAL, after_eventfd},
 		{__NR_eventfd2, ENOSYS, after_eventfd},
 		{__NR_eventfd2, EPERM, after_eventfd},
+		{__NR_eventfd2, EACCES, after_eventfd},
+		{__NR_eventfd2, ENODEV, after_eventfd},
 		{__NR_eventfd2, EMFILE, -1},
 		{__NR_eventfd2, ENFILE, -1},
 		{__NR_eventfd2, ENOMEM, -1},
+		{__NR_eventfd2, EAGAIN, -1},
 		{__NR_openat, ENOENT, VPOLLFD_BACKEND_NONE},
 		{__NR_openat, ENOTDIR, VPOLLFD_BACKEND_NONE},
 		{__NR_openat, EACCES, VPOLLFD_BACKEND_NONE},
 		{__NR_openat, EPERM, VPOLLFD_BACKEND_NONE},
 		{__NR_openat, ENXIO, VPOLLFD_BACKEND_NONE},
 		{__NR_openat, ENODEV, VPOLLFD_BACKEND_NONE},
+		{__NR_openat, EISDIR, VPOLLFD_BACKEND_NONE},
+		{__NR_openat, ELOOP, VPOLLFD_BACKEND_NONE},
+		{__NR_openat, EBUSY, VPOLLFD_BACKEND_NONE},
 		{__NR_openat, EMFILE, -1},
 		{__NR_openat, ENFILE, -1},
 		{__NR_openat, ENOMEM, -1},
+		{__NR_openat, ENOBUFS, -1},
 	};
 	for (const row &r : rows) {
 		const bool open_row = r.nr == __NR_openat;
 		INFO((open_row ? "open" : "eventfd2") << " fails with " << errno_name(r.err));
 		const int status = in_fresh_child([&r, open_row] {
-			// The open rows: eventfd2 refused too (a stock kernel).
+			// The open rows: eventfd2 refused too (a stock kernel);
+			// open(2) is openat(2) in glibc, open(2) elsewhere.
 			if ((open_row && !refuse(__NR_eventfd2, EINVAL)) || !refuse(r.nr, r.err))
 				return 77;
+#ifdef __NR_open
+			if (open_row && !refuse(__NR_open, r.err))
+				return 77;
+#endif
 			errno = 1234;
 			const int got = vpollfd_backend();
 			if (got != r.expect)
@@ -435,6 +466,28 @@ TEST_CASE("fallback: which errors decide the choice and which do not", "[fallbac
 		}
 		CHECK(exited_zero(status));
 	}
+}
+
+TEST_CASE("the choice is kept: later answers of the kernel change nothing", "[fallback]")
+{
+	const int status = in_fresh_child([] {
+		const int first = vpollfd_backend();
+		if (first < 0)
+			return 2;
+		// Now both probes would say "cannot": a kept choice does not ask.
+		if (!refuse(__NR_eventfd2, EINVAL) || !refuse(__NR_openat, ENOENT))
+			return 77;
+		for (int i = 0; i < 3; ++i)
+			if (vpollfd_backend() != first)
+				return 3;
+		return 0;
+	});
+	INFO("status " << status);
+	if (skipped(status)) {
+		WARN("SKIP: this kernel has no seccomp filters (CONFIG_SECCOMP_FILTER)");
+		return;
+	}
+	CHECK(exited_zero(status));
 }
 
 TEST_CASE("fallback: EMFILE is returned, never cached as the process's choice", "[fallback]")

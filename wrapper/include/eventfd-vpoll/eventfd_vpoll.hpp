@@ -19,10 +19,11 @@
 //   automatic the process's choice, made once by vpollfd_backend() of
 //             <eventfd-vpoll/vpoll.h> (lock-free): native when the kernel
 //             accepts EFD_VPOLL, else device when /dev/vpoll is the vpoll
-//             module's, else emulated.  Only "cannot" answers move on
-//             (EINVAL, ENOSYS, EPERM from eventfd2; ENOENT, ENOTDIR, EACCES,
-//             EPERM, ENXIO, ENODEV from open); a transient answer (EMFILE,
-//             ENFILE, ENOMEM) is returned and decides nothing.
+//             module's, else emulated.  A transient answer (EMFILE, ENFILE,
+//             ENOMEM, ENOBUFS, EAGAIN, EINTR) is returned and decides
+//             nothing; any other error is "cannot" and moves on (EINVAL,
+//             ENOSYS, EPERM from eventfd2; ENOENT, EACCES, EPERM, ENXIO,
+//             ENODEV from open, ...).
 //
 // Emulated backend, as measured by wrapper/tests (Linux 6.12, 6.18, 7.3):
 //
@@ -339,8 +340,10 @@ struct is_error_code_enum<vpoll::v4::errc> : true_type {};
 namespace vpoll {
 inline namespace v4 {
 
-// device comes last: the values of the others are those of version 4.0.
-enum class backend { automatic, native, emulated, device };
+// device and none come last: the values of the others are those of version
+// 4.0.  They are not the C layer's VPOLLFD_BACKEND_* numbers.  none is no
+// backend: kind() of an empty object.
+enum class backend { automatic, native, emulated, device, none };
 
 // What a backend can do.  settable/clearable: the events it can raise/clear
 // at all; independent: whether any subset can be reached from any state
@@ -413,7 +416,8 @@ inline bool oob_available(std::error_code &ec) noexcept
 // "[eventfd]" with "eventfd-vpoll: 1" in its fdinfo, 6.12 builds of the series
 // before it took the name), backend::device for a /dev/vpoll descriptor (a
 // character device whose fdinfo has the module's "vpoll-device:" line), else
-// backend::automatic.  Needs /proc.
+// backend::none; backend::none too for a descriptor not open for reading and
+// writing.  Needs /proc.
 inline backend kernel_object_kind(int fd, std::error_code &ec) noexcept
 {
 	char path[64], link[64] = {};
@@ -421,20 +425,23 @@ inline backend kernel_object_kind(int fd, std::error_code &ec) noexcept
 	ssize_t n = ::readlink(path, link, sizeof(link) - 1);
 	if (n < 0) {
 		ec = errno_code(errno == ENOENT && ::fcntl(fd, F_GETFD) < 0 ? EBADF : errno);
-		return backend::automatic;
+		return backend::none;
 	}
 	ec.clear();
+	const int fl = ::fcntl(fd, F_GETFL);
+	if (fl < 0 || (fl & O_ACCMODE) != O_RDWR)
+		return backend::none;
 	if (std::strcmp(link, "anon_inode:[eventfd-vpoll]") == 0)
 		return backend::native;
 	const bool eventfd = std::strcmp(link, "anon_inode:[eventfd]") == 0;
 	struct stat st;
 	if (!eventfd && (::fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode)))
-		return backend::automatic;
+		return backend::none;
 	std::snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	int info = ::open(path, O_RDONLY | O_CLOEXEC);
 	if (info < 0) {
 		ec = errno_code();
-		return backend::automatic;
+		return backend::none;
 	}
 	char text[512];
 	n = ::read(info, text, sizeof(text) - 1);
@@ -442,14 +449,14 @@ inline backend kernel_object_kind(int fd, std::error_code &ec) noexcept
 	::close(info);
 	if (n < 0) {
 		ec = errno_code(saved);
-		return backend::automatic;
+		return backend::none;
 	}
 	text[n] = 0;
 	if (eventfd)
 		return std::strstr(text, "\neventfd-vpoll:\t1\n") != nullptr ||
 		       std::strstr(text, "\neventfd-vpoll: 1\n") != nullptr
-			? backend::native : backend::automatic;
-	return std::strstr(text, "\nvpoll-device: ") != nullptr ? backend::device : backend::automatic;
+			? backend::native : backend::none;
+	return std::strstr(text, "\nvpoll-device: ") != nullptr ? backend::device : backend::none;
 }
 
 // A lock that is async-signal-safe: lock-free atomics and futex(2), no
@@ -914,7 +921,7 @@ inline void registry_child_closes() noexcept
 // The process's choice for backend::automatic: backend::native, ::device or
 // ::emulated (vpollfd_backend() of <eventfd-vpoll/vpoll.h>: made once,
 // lock-free).  A probe that cannot answer (EMFILE, ENFILE, ENOMEM, ...) is
-// reported in ec (the result is then backend::automatic) and decides nothing.
+// reported in ec (the result is then backend::none) and decides nothing.
 inline backend automatic_backend(std::error_code &ec) noexcept
 {
 	const int saved = errno;
@@ -922,7 +929,7 @@ inline backend automatic_backend(std::error_code &ec) noexcept
 	if (b < 0) {
 		ec = detail::errno_code();
 		errno = saved;
-		return backend::automatic;
+		return backend::none;
 	}
 	ec.clear();
 	if (b == VPOLLFD_BACKEND_NATIVE)
@@ -930,12 +937,22 @@ inline backend automatic_backend(std::error_code &ec) noexcept
 	return b == VPOLLFD_BACKEND_DEVICE ? backend::device : backend::emulated;
 }
 
-// Whether this kernel accepts EFD_VPOLL: the process's choice is native.
-// EINVAL, ENOSYS and EPERM (seccomp) mean no; a probe that cannot answer is
-// reported in ec and not kept.
+// Whether this kernel accepts EFD_VPOLL: the process's choice if it is made
+// (native is tried first), else eventfd2 is asked (vpollfd_supported(),
+// /dev/vpoll is not touched).  A probe that cannot answer is reported in ec
+// and not kept.
 inline bool native_available(std::error_code &ec) noexcept
 {
-	return automatic_backend(ec) == backend::native;
+	const int choice = __atomic_load_n(&vpollfd_backend_choice_, __ATOMIC_ACQUIRE);
+	ec.clear();
+	if (choice > 0)
+		return choice - 1 == VPOLLFD_BACKEND_NATIVE;
+	const int saved = errno;
+	const int r = vpollfd_supported();
+	if (r < 0)
+		ec = detail::errno_code();
+	errno = saved;
+	return r == 1;
 }
 
 // Whether /dev/vpoll is the vpoll module's and this process may open it,
@@ -1006,29 +1023,35 @@ public:
 	}
 
 	// Take ownership of a kernel object: an EFD_VPOLL eventfd or a /dev/vpoll
-	// descriptor (from release() of a native or device object,
-	// vpollfd_create(), or libvpoll's native and /dev/vpoll backends).  Anything
-	// else (a counting eventfd, the socket release() gives on the emulated
-	// backend) is refused with errc::not_vpoll and stays the caller's; so is
-	// everything when /proc is not mounted (the check reads /proc/self/fd and
-	// /proc/self/fdinfo).
+	// descriptor, open for reading and writing (from release() of a native
+	// or device object, vpollfd_create(), or libvpoll's native and
+	// /dev/vpoll backends).  Anything else (a counting eventfd, the socket
+	// release() gives on the emulated backend) is refused with
+	// errc::not_vpoll and stays the caller's; so is everything when /proc is
+	// not mounted (the check reads /proc/self/fd and /proc/self/fdinfo).
 	static eventfd_vpoll adopt(int fd, std::error_code &ec) noexcept
 	{
 		eventfd_vpoll v;
-		const backend kind = detail::kernel_object_kind(fd, ec);
-		if (kind == backend::automatic) {
+		if (detail::kernel_object_kind(fd, ec) == backend::none) {
 			if (!ec)
 				ec = errc::not_vpoll;
 			return v;
 		}
 		v.fd_ = fd;
-		v.kind_ = kind;
 		return v;
 	}
-	// The name from before the device backend: the same as adopt().
+	// As adopt(), for an EFD_VPOLL eventfd only (its contract in 4.0): a
+	// /dev/vpoll descriptor is refused with errc::not_vpoll.
 	static eventfd_vpoll adopt_native(int fd, std::error_code &ec) noexcept
 	{
-		return adopt(fd, ec);
+		eventfd_vpoll v;
+		if (detail::kernel_object_kind(fd, ec) != backend::native) {
+			if (!ec)
+				ec = errc::not_vpoll;
+			return v;
+		}
+		v.fd_ = fd;
+		return v;
 	}
 #if EVENTFD_VPOLL_EXCEPTIONS
 	static eventfd_vpoll adopt(int fd)
@@ -1038,20 +1061,24 @@ public:
 		detail::throw_if(ec, "eventfd_vpoll::adopt");
 		return v;
 	}
-	static eventfd_vpoll adopt_native(int fd) { return adopt(fd); }
+	static eventfd_vpoll adopt_native(int fd)
+	{
+		std::error_code ec;
+		eventfd_vpoll v = adopt_native(fd, ec);
+		detail::throw_if(ec, "eventfd_vpoll::adopt_native");
+		return v;
+	}
 #endif
 
 	eventfd_vpoll(const eventfd_vpoll &) = delete;
 	eventfd_vpoll &operator=(const eventfd_vpoll &) = delete;
 	eventfd_vpoll(eventfd_vpoll &&other) noexcept
-		: fd_(std::exchange(other.fd_, -1)), kind_(std::exchange(other.kind_, backend::automatic)),
-		  emu_(std::move(other.emu_)) {}
+		: fd_(std::exchange(other.fd_, -1)), emu_(std::move(other.emu_)) {}
 	eventfd_vpoll &operator=(eventfd_vpoll &&other) noexcept
 	{
 		if (this != &other) {
 			reset();
 			fd_ = std::exchange(other.fd_, -1);
-			kind_ = std::exchange(other.kind_, backend::automatic);
 			emu_ = std::move(other.emu_);
 		}
 		return *this;
@@ -1101,8 +1128,19 @@ public:
 	// For the caller's poll/epoll/io_uring.  Do not read or write it.
 	int fd() const noexcept { return fd_; }
 	explicit operator bool() const noexcept { return fd_ >= 0; }
-	// The object's backend: native, device or emulated (automatic when empty).
-	backend kind() const noexcept { return fd_ >= 0 ? kind_ : backend::automatic; }
+	// The object's backend: native, device or emulated; none when empty.
+	// Native and device objects are told apart by one fstat(2) (a /dev/vpoll
+	// descriptor is a character device), so that the object's layout stays
+	// that of version 4.0.
+	backend kind() const noexcept
+	{
+		if (fd_ < 0)
+			return backend::none;
+		if (emu_)
+			return backend::emulated;
+		struct stat st;
+		return ::fstat(fd_, &st) == 0 && S_ISCHR(st.st_mode) ? backend::device : backend::native;
+	}
 	bool native() const noexcept { return kind() == backend::native; }
 	capabilities supported() const noexcept
 	{
@@ -1129,7 +1167,6 @@ public:
 		if (emu_)
 			emu_->detach(fd_);
 		emu_.reset();
-		kind_ = backend::automatic;
 		return std::exchange(fd_, -1);
 	}
 
@@ -1137,7 +1174,6 @@ public:
 	void reset() noexcept
 	{
 		emu_.reset();
-		kind_ = backend::automatic;
 		if (fd_ >= 0)
 			::close(std::exchange(fd_, -1));
 	}
@@ -1164,7 +1200,6 @@ private:
 				return;
 			}
 			fd_ = fd;
-			kind_ = which;
 			return;
 		}
 		if (which != backend::emulated) {
@@ -1204,7 +1239,6 @@ private:
 			return; // emu closes sv[1]
 		}
 		fd_ = sv[0];
-		kind_ = backend::emulated;
 		emu_ = std::move(emu);
 	}
 
@@ -1224,7 +1258,6 @@ private:
 #endif
 
 	int fd_ = -1;
-	backend kind_ = backend::automatic;
 	std::unique_ptr<detail::emulation> emu_;
 };
 

@@ -15,12 +15,13 @@
  *           this project) on a kernel without the series.
  * vpollfd_create() takes the process's backend: native if the kernel accepts
  * EFD_VPOLL, else the device if /dev/vpoll answers as the vpoll module does.
- * Only "cannot use it" answers move on (EINVAL, ENOSYS, EPERM from eventfd2;
- * ENOENT, ENOTDIR, EACCES, EPERM, ENXIO, ENODEV from open, or a /dev/vpoll
- * that does not read as the module's); a transient one (EMFILE, ENFILE,
- * ENOMEM, ...) is returned and decides nothing.  The choice is made once per
- * process, lock-free (the first answers race, one is kept; every caller sees
- * that one), so every function here stays async-signal-safe.
+ * A transient answer (EMFILE, ENFILE, ENOMEM, ENOBUFS, EAGAIN, EINTR) is
+ * returned and decides nothing; any other error means "this backend cannot be
+ * used here" and moves on (EINVAL, ENOSYS, EPERM from eventfd2; ENOENT,
+ * EACCES, EPERM, ENXIO, ENODEV from open, ...), as does a /dev/vpoll that does
+ * not read as the module's.  The choice is made once per process, lock-free
+ * (the first answers race, one is kept; every caller sees that one), so every
+ * function here stays async-signal-safe.
  * vpollfd_backend() tells the choice, vpollfd_create_backend() takes a backend
  * explicitly.
  *
@@ -28,9 +29,9 @@
  * EINVAL.  The C++ header <eventfd-vpoll/eventfd_vpoll.hpp> adds an emulated
  * backend for that case.
  *
- * This header deliberately does not include <linux/eventfd.h>: on Linux 6.12
- * that header pulls in <linux/fcntl.h>, which clashes with <fcntl.h> and
- * redefines glibc's EFD_* macros.  The few constants needed are defined here,
+ * This header deliberately includes neither <linux/eventfd.h> nor <fcntl.h>:
+ * the first pulls in <linux/fcntl.h>, which clashes with the second and
+ * redefines glibc's EFD_* macros; a program may include either with this one.  The few constants needed are defined here,
  * each only if the C library's <sys/eventfd.h> does not already define it.
  *
  * Usable from C99 (and later) and from C++.  In C the functions are static
@@ -58,10 +59,20 @@
 #endif
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+/*
+ * /dev/vpoll is opened with openat(2) through syscall(2), not open(): open()
+ * needs <fcntl.h>, which clashes with the <linux/fcntl.h> of
+ * <linux/eventfd.h>.  glibc declares syscall() only for _DEFAULT_SOURCE
+ * (__USE_MISC); this declaration is the same for strict C99.
+ */
+#if !defined(__cplusplus) && !defined(__USE_MISC)
+extern long syscall(long number, ...);
+#endif
 
 /* eventfd2(2) flag: the eventfd holds a poll event set, not a counter. */
 #ifndef EFD_VPOLL
@@ -105,9 +116,10 @@
 #define VPOLLFD_BACKEND_DEVICE 2 /* a descriptor of /dev/vpoll (the vpoll module) */
 
 /* The vpoll module's device. */
-#ifndef VPOLLFD_DEVICE_PATH
 #define VPOLLFD_DEVICE_PATH "/dev/vpoll"
-#endif
+/* openat(2)'s AT_FDCWD and O_RDWR: the same on every Linux architecture. */
+#define VPOLLFD_AT_FDCWD_ (-100)
+#define VPOLLFD_O_RDWR_ 02
 
 /*
  * EVENTFD_VPOLL_INLINE: static inline in C, inline (external linkage) in C++.
@@ -128,21 +140,24 @@ extern "C" {
 
 /*
  * The process's backend choice: 0 while not made, else VPOLLFD_BACKEND_* + 1.
- * Not an interface: a weak definition in every translation unit, so that a
- * program and the shared objects it loads share one.
+ * Not an interface: a weak definition in every translation unit, exported
+ * (default visibility, even under -fvisibility=hidden), so that a program and
+ * the shared objects it links share one.  A shared object that binds its own
+ * symbols (-Bsymbolic, a version script with "local: *") or a plugin loaded
+ * RTLD_LOCAL by a program that does not export it has its own: it probes once
+ * more and comes to the same answer.
  */
+extern int vpollfd_backend_choice_;
 __attribute__((weak, visibility("default"))) int vpollfd_backend_choice_;
 
 /*
- * Whether an open(2) or eventfd2(2) error says "this backend cannot be used
- * here" (1) rather than "not now" (0: EMFILE, ENFILE, ENOMEM, ...).
+ * Whether an open(2) or eventfd2(2) error is transient ("not now": no
+ * descriptor, no memory, interrupted) rather than "cannot be used here".
  */
-EVENTFD_VPOLL_INLINE int vpollfd_cannot_(int backend, int err)
+EVENTFD_VPOLL_INLINE int vpollfd_transient_(int err)
 {
-	if (backend == VPOLLFD_BACKEND_NATIVE)
-		return err == EINVAL || err == ENOSYS || err == EPERM;
-	return err == ENOENT || err == ENOTDIR || err == EACCES || err == EPERM ||
-	       err == ENXIO || err == ENODEV;
+	return err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOBUFS ||
+	       err == EAGAIN || err == EINTR;
 }
 
 /*
@@ -169,7 +184,8 @@ EVENTFD_VPOLL_INLINE int vpollfd_create_backend(int backend, unsigned int init_e
 	if (backend == VPOLLFD_BACKEND_NATIVE)
 		return eventfd(init_events, flags | EFD_VPOLL);
 	/* EFD_CLOEXEC and EFD_NONBLOCK are O_CLOEXEC and O_NONBLOCK (the kernel's eventfd.h). */
-	fd = open(VPOLLFD_DEVICE_PATH, O_RDWR | O_NOCTTY | flags);
+	fd = EVENTFD_VPOLL_CAST(int, syscall(SYS_openat, VPOLLFD_AT_FDCWD_, VPOLLFD_DEVICE_PATH,
+					     VPOLLFD_O_RDWR_ | flags));
 	if (fd < 0 || !init_events)
 		return fd;
 	{
@@ -193,9 +209,10 @@ EVENTFD_VPOLL_INLINE int vpollfd_create_backend(int backend, unsigned int init_e
  * creates an object (EFD_CLOEXEC) and closes it; for the device, its first
  * read must give the empty set, as the vpoll module's does (an older
  * /dev/vpoll, Debian's vpoll-dkms, refuses read(2): no).  Returns 1 if it can,
- * 0 if the answer is "cannot" (see the top of this file; errno is then left as
- * it was), or -1 with errno set if the probe cannot tell (EMFILE, ENFILE,
- * ENOMEM, ...: try again later; EINVAL for an unknown backend).
+ * 0 if the answer is "cannot" (any error but a transient one; errno is then
+ * left as it was), or -1 with errno set if the probe cannot tell (EMFILE,
+ * ENFILE, ENOMEM, ENOBUFS, EAGAIN, EINTR: try again later; EINVAL for an
+ * unknown backend).
  * Async-signal-safe.
  */
 EVENTFD_VPOLL_INLINE int vpollfd_backend_supported(int backend)
@@ -211,7 +228,7 @@ EVENTFD_VPOLL_INLINE int vpollfd_backend_supported(int backend)
 	}
 	fd = vpollfd_create_backend(backend, 0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fd < 0) {
-		if (!vpollfd_cannot_(backend, errno))
+		if (vpollfd_transient_(errno))
 			return -1;
 		errno = saved;
 		return 0;
@@ -265,14 +282,20 @@ EVENTFD_VPOLL_INLINE int vpollfd_backend(void)
 /*
  * Create an object whose pending set is init_events, on the process's backend
  * (vpollfd_backend()).  flags: 0 or an OR of EFD_CLOEXEC and EFD_NONBLOCK.
- * Returns the new fd, or -1 with errno set: EINVAL for a bad flag, a bit of
- * init_events outside EFD_VPOLL_EVENTMASK, or neither backend available;
+ * Returns the new fd, or -1 with errno set: EINVAL for a bad flag or a bit of
+ * init_events outside EFD_VPOLL_EVENTMASK (checked before anything else: bad
+ * arguments neither probe nor make the choice), or neither backend available;
  * a transient errno of the probe or of the creation (EMFILE, ENFILE, ENOMEM).
  */
 EVENTFD_VPOLL_INLINE int vpollfd_create(unsigned int init_events, int flags)
 {
-	int backend = vpollfd_backend();
+	int backend;
 
+	if ((flags & ~(EFD_CLOEXEC | EFD_NONBLOCK)) || (init_events & ~EFD_VPOLL_EVENTMASK)) {
+		errno = EINVAL;
+		return -1;
+	}
+	backend = vpollfd_backend();
 	if (backend < 0)
 		return -1;
 	if (backend == VPOLLFD_BACKEND_NONE) {
@@ -285,10 +308,10 @@ EVENTFD_VPOLL_INLINE int vpollfd_create(unsigned int init_events, int flags)
 /*
  * Whether the kernel accepts EFD_VPOLL (the native backend), asked now:
  * vpollfd_backend_supported(VPOLLFD_BACKEND_NATIVE).  Returns 1 if it does, 0
- * if the answer is "cannot": EINVAL (a kernel without EFD_VPOLL), ENOSYS (no
- * eventfd2) or EPERM (a seccomp filter refuses eventfd2); errno is then left
- * as it was.  Returns -1 with errno set if the probe cannot tell (EMFILE,
- * ENFILE, ENOMEM, ...: a transient answer, try again later).
+ * if the answer is "cannot" (EINVAL: a kernel without EFD_VPOLL; ENOSYS: no
+ * eventfd2; EPERM: a seccomp filter; any error but a transient one); errno is
+ * then left as it was.  Returns -1 with errno set if the probe cannot tell
+ * (EMFILE, ENFILE, ENOMEM, ...: a transient answer, try again later).
  * Async-signal-safe: it calls only eventfd(2) and close(2).
  */
 EVENTFD_VPOLL_INLINE int vpollfd_supported(void)
@@ -358,5 +381,7 @@ EVENTFD_VPOLL_INLINE int vpollfd_events(int fd, unsigned int *events)
 
 #undef EVENTFD_VPOLL_INLINE
 #undef EVENTFD_VPOLL_CAST
+#undef VPOLLFD_AT_FDCWD_
+#undef VPOLLFD_O_RDWR_
 
 #endif /* EVENTFD_VPOLL_VPOLL_H */
