@@ -340,9 +340,17 @@ int in_fresh_child(F body)
 	return pid < 0 ? -2 : wait_bounded(pid, 30);
 }
 
-bool skipped(int status)
+// Judges a child of in_fresh_child(): exit 0 passes; 77 (no seccomp filters
+// here) is a SKIP, said so, and returns true: the caller stops.
+bool skipped_or_checked(int status)
 {
-	return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 77;
+	INFO("status " << status);
+	if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+		WARN("SKIP: this kernel has no seccomp filters (CONFIG_SECCOMP_FILTER)");
+		return true;
+	}
+	CHECK(exited_zero(status));
+	return false;
 }
 
 const char *errno_name(int e)
@@ -386,12 +394,7 @@ TEST_CASE("fallback: EPERM from seccomp selects /dev/vpoll, else the emulation",
 		vpoll::eventfd_vpoll v(W, EFD_CLOEXEC, vpoll::backend::automatic, ec);
 		return !ec && v && v.kind() == want && v.events() == W ? 0 : 5;
 	});
-	INFO("status " << status);
-	if (skipped(status)) {
-		WARN("SKIP: this kernel has no seccomp filters (CONFIG_SECCOMP_FILTER)");
-		return;
-	}
-	CHECK(exited_zero(status));
+	skipped_or_checked(status);
 }
 
 // A transient errno (EMFILE, ENFILE, ENOMEM, ENOBUFS, EAGAIN) is returned and
@@ -459,12 +462,8 @@ TEST_CASE("fallback: which errors decide the choice and which do not", "[fallbac
 				? vpoll::backend::device : vpoll::backend::emulated;
 			return !ec && v.kind() == want && v.events() == W ? 0 : 4;
 		});
-		INFO("status " << status);
-		if (skipped(status)) {
-			WARN("SKIP: this kernel has no seccomp filters (CONFIG_SECCOMP_FILTER)");
+		if (skipped_or_checked(status))
 			return;
-		}
-		CHECK(exited_zero(status));
 	}
 }
 
@@ -482,12 +481,7 @@ TEST_CASE("the choice is kept: later answers of the kernel change nothing", "[fa
 				return 3;
 		return 0;
 	});
-	INFO("status " << status);
-	if (skipped(status)) {
-		WARN("SKIP: this kernel has no seccomp filters (CONFIG_SECCOMP_FILTER)");
-		return;
-	}
-	CHECK(exited_zero(status));
+	skipped_or_checked(status);
 }
 
 TEST_CASE("fallback: EMFILE is returned, never cached as the process's choice", "[fallback]")
