@@ -21,14 +21,20 @@ import shutil
 import subprocess
 import sys
 
-MECHS = ["vpoll", "eventfd", "pipe", "socketpair", "emulated"]
+MECHS = ["vpoll", "eventfd", "pipe", "socketpair", "emulated", "module-write", "module-ioctl",
+         "libvpoll-emulated"]
 MECH_LABEL = {
     "vpoll": "EFD_VPOLL (ADD+DEL)",
     "eventfd": "eventfd (write+read)",
     "pipe": "pipe (write+read 1 byte)",
     "socketpair": "AF_UNIX socketpair (send+recv 1 byte)",
     "emulated": "wrapper, emulated backend (add+del readable)",
+    "module-write": "module /dev/vpoll, write (ADD+DEL)",
+    "module-ioctl": "module /dev/vpoll, ioctl (libvpoll's add+del)",
+    "libvpoll-emulated": "Debian libvpoll, emulation (vpoll_ctl add+del IN)",
 }
+# Memory: one kind per object type (the module's, however it is driven).
+KINDS = ["vpoll", "eventfd", "pipe", "socketpair", "emulated", "module", "libvpoll-emulated"]
 
 
 def median(v):
@@ -148,6 +154,9 @@ def analyse(raw):
         for k, c in mem.items():
             res["memory"][k] = {
                 "slab_bytes": summary(c["slab_bytes"]),
+                "slabinfo_bytes": summary(c["slabinfo_bytes"]) if "slabinfo_bytes" in c else None,
+                "slabinfo_vs_vpoll": paired(c["slabinfo_bytes"], mem["vpoll"]["slabinfo_bytes"])
+                if "slabinfo_bytes" in c else None,
                 "sunreclaim_bytes": summary(c["sunreclaim_bytes"]),
                 "memavailable_bytes": summary(c["memavailable_bytes"]),
                 "fds": summary(c["fds"]),
@@ -193,6 +202,28 @@ def analyse(raw):
         fo = {(c["mode"], int(c["waiters"])): c["ns"] for c in raw["fanout"]}
         for (m, n), v in sorted(fo.items()):
             res["fanout"]["%s/%d" % (m, n)] = summary(v)
+
+    # The module's /dev/vpoll against native EFD_VPOLL (issue 15), and Debian's libvpoll in its
+    # emulation; after the others, so that their ids stay what they were.
+    if "setclear" in raw:
+        sc = {(c["waiter"], c["mech"]): c["ns"] for c in raw["setclear"]}
+        for w, wl in (("none", "no waiter"), ("epoll", "one epoll waiter")):
+            for m in ("module-write", "module-ioctl"):
+                if (w, m) in sc:
+                    target("set-and-clear, %s: %s / vpoll" % (wl, m),
+                           paired(sc[(w, m)], sc[(w, "vpoll")]), "<=", 1.10)
+            if (w, "libvpoll-emulated") in sc:
+                target("set-and-clear, %s: Debian libvpoll emulation / vpoll" % wl,
+                       paired(sc[(w, "libvpoll-emulated")], sc[(w, "vpoll")]), ">", 1.0, "no target; shown")
+    if "memory" in raw:
+        mem = {c["kind"]: c for c in raw["memory"]["cases"]}
+        v = mem["vpoll"].get("slabinfo_bytes")
+        if v and "module" in mem:
+            target("kernel memory (every slab cache): module / vpoll",
+                   paired(mem["module"]["slabinfo_bytes"], v), "<=", 1.10)
+        if v and "libvpoll-emulated" in mem:
+            target("kernel memory (every slab cache): Debian libvpoll emulation / vpoll",
+                   paired(mem["libvpoll-emulated"]["slabinfo_bytes"], v), ">", 1.0, "no target; shown")
     return res, targets
 
 
@@ -214,6 +245,17 @@ def markdown(raw, host, res, targets):
         % (host.get("date", "?"), host.get("commit", "?"), int(raw["reps"]), int(raw["blocks"]),
            raw["block_ms"], raw.get("seconds", 0),
            ", QUICK (smoke test, not figures)" if raw.get("quick") else ""))
+    skipped = []
+    if raw.get("module") is False:
+        skipped.append("the module's rows (no /dev/vpoll in the guest: run-bench --module VPOLL.KO)")
+    if raw.get("libvpoll_fd") == "":
+        skipped.append("Debian libvpoll's row (libvpoll-dev missing when vpoll-bench was built)")
+    if skipped:
+        add("Skipped: %s." % "; ".join(skipped))
+    elif raw.get("libvpoll_fd"):
+        add("Debian libvpoll ran its socketpair emulation (eventfd(EFD_VPOLL) and open(\"/dev/vpoll\") "
+            "refused until main(); its fd was %s); the module was loaded with insmod before the run (%s)."
+            % (raw["libvpoll_fd"], host.get("module", "?")))
     add("")
     add("Times are medians of the reps ± half the 95 % confidence interval of the median; ratios are "
         "medians of per-rep ratios [95 % CI]. Absolute times under TCG mean little: read the ratios.")
@@ -237,6 +279,8 @@ def markdown(raw, host, res, targets):
         add("| mechanism | %s | × vpoll | %s | × vpoll |" % (la, lb))
         add("|---|---|---|---|---|")
         for m in MECHS:
+            if "%s/%s" % (m, ka) not in res[group]:
+                continue
             a, b = res[group]["%s/%s" % (m, ka)], res[group]["%s/%s" % (m, kb)]
             add("| %s | %s | %s | %s | %s |" % (MECH_LABEL[m], fmt_ns(a), fmt_ratio(a["vs_vpoll"]),
                                               fmt_ns(b), fmt_ratio(b["vs_vpoll"])))
@@ -262,18 +306,26 @@ def markdown(raw, host, res, targets):
         add("")
         add("### 3. Kernel memory and descriptors per virtual fd (%d of each)" % mem["count"])
         add("")
-        add("| kind | slab B | × vpoll | of which unreclaimable B | MemAvailable drop B | fds |")
-        add("|---|---|---|---|---|---|")
-        for k in MECHS:
+        add("| kind | slab B | × vpoll | every slab cache B | × vpoll | of which unreclaimable B "
+            "| MemAvailable drop B | fds |")
+        add("|---|---|---|---|---|---|---|---|")
+        kinds = [k for k in KINDS if k in mem]
+        for k in kinds:
             c = mem[k]
-            add("| %s | %.0f | %s | %.0f | %.0f | %.2f |" % (
+            si = c["slabinfo_bytes"]
+            add("| %s | %.0f | %s | %s | %s | %.0f | %.0f | %.2f |" % (
                 k, c["slab_bytes"]["median"], fmt_ratio(c["slab_vs_vpoll"]),
+                "%.0f" % si["median"] if si else "-",
+                fmt_ratio(c["slabinfo_vs_vpoll"]) if si else "-",
                 c["sunreclaim_bytes"]["median"], c["memavailable_bytes"]["median"],
                 c["fds"]["median"]))
         add("")
+        add("\"slab\" is `Slab:` of /proc/meminfo; \"every slab cache\" the sum over all the caches "
+            "of /proc/slabinfo (slabs × pages per slab), kmalloc-cg-* included.")
+        add("")
         add("Slab caches that grew (bytes per object, first rep):")
         add("")
-        for k in MECHS:
+        for k in kinds:
             caches = sorted(mem[k]["caches"].items(), key=lambda kv: -kv[1])
             add("- %s: %s" % (k, ", ".join("%s %.0f" % kv for kv in caches)))
     if res["scale"]:
@@ -329,14 +381,14 @@ def plot(outdir, res, targets, quick):
 
     if res["setclear"]:
         w("setclear.dat", [row(m, res["setclear"]["%s/none" % m]) + row(m, res["setclear"]["%s/epoll" % m])[1:]
-                           for m in MECHS])
+                           for m in MECHS if "%s/none" % m in res["setclear"]])
     if res["handoff"]:
         w("handoff.dat", [row(m, res["handoff"]["%s/epoll" % m]) + row(m, res["handoff"]["%s/poll" % m])[1:]
-                          for m in MECHS])
+                          for m in MECHS if "%s/epoll" % m in res["handoff"]])
     if res["memory"]:
         w("memory.dat", [['"%s"' % k, res["memory"][k]["slab_bytes"]["median"],
                           res["memory"][k]["slab_bytes"]["ci95"][0], res["memory"][k]["slab_bytes"]["ci95"][1]]
-                         for k in MECHS])
+                         for k in KINDS if k in res["memory"]])
     if res["scale"]:
         for m in ("vpoll", "eventfd"):
             w("scale-%s.dat" % m, [[int(k.split("/")[2]), s["median"], s["ci95"][0], s["ci95"][1]]

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
 // vpoll-bench: what an EFD_VPOLL event costs next to a plain eventfd, a pipe,
-// an AF_UNIX socketpair and the wrapper's emulated (socketpair) backend.
+// an AF_UNIX socketpair, the wrapper's emulated (socketpair) backend, the
+// vpoll module's /dev/vpoll (module/vpoll.c: by write and by ioctl) and Debian's
+// libvpoll in its socketpair emulation.
 // Runs inside the patched kernel (bench/run-bench boots it); prints progress
 // lines starting with '#' and, at the end, the raw samples as one JSON
 // document between the lines "=== BEGIN RESULTS ===" / "=== END RESULTS ===".
@@ -21,12 +23,20 @@
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
+
+#ifdef HAVE_LIBVPOLL
+extern "C" {
+#include <vpoll.h> // Debian's libvpoll (libvpoll-dev): a C header without extern "C"
+}
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -44,6 +54,60 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+// Debian's libvpoll chooses its backend once, in a constructor that runs when
+// the library is loaded, before main(): eventfd(0, EFD_VPOLL | EFD_CLOEXEC),
+// else open("/dev/vpoll"), else its socketpair emulation.  The bench measures
+// that emulation (the other two are the native and module rows), so until
+// main() starts, the definitions below refuse what the guest kernel has: the
+// dynamic linker binds libvpoll's calls to the executable's definitions
+// (module/tests/libvpoll_test.c does the same).  libvpoll imports open and
+// __open_2 (objdump -T); from main() on, everything passes through.
+namespace {
+bool in_main;
+int refused_efd_vpoll, refused_dev_vpoll;
+
+int open_unless_dev_vpoll(const char *path, int flags, mode_t mode)
+{
+	if (!in_main && !std::strcmp(path, "/dev/vpoll")) {
+		refused_dev_vpoll++;
+		errno = ENOENT;
+		return -1;
+	}
+	return static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, flags, mode));
+}
+} // namespace
+
+extern "C" int eventfd(unsigned int count, int flags) noexcept
+{
+	if (!in_main && (flags & EFD_VPOLL)) {
+		refused_efd_vpoll++;
+		errno = EINVAL;
+		return -1;
+	}
+	return static_cast<int>(syscall(SYS_eventfd2, count, flags));
+}
+
+// By their symbol names: with _FILE_OFFSET_BITS=64 (meson's default) the
+// header's open() is open64, and __open_2 is declared only when fortifying.
+extern "C" int open_interposed(const char *path, int flags, ...) __asm__("open");
+extern "C" int open_interposed(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {
+		va_list ap;
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	return open_unless_dev_vpoll(path, flags, mode);
+}
+
+extern "C" int open_2_interposed(const char *path, int flags) __asm__("__open_2");
+extern "C" int open_2_interposed(const char *path, int flags)
+{
+	return open_unless_dev_vpoll(path, flags, 0);
+}
 
 namespace {
 
@@ -292,16 +356,87 @@ struct emulated_channel : channel {
 	}
 };
 
-const char *const mech_names[] = {"vpoll", "eventfd", "pipe", "socketpair", "emulated"};
-constexpr int n_mech = 5;
+// The out-of-tree module (module/vpoll.c): each open of /dev/vpoll is one
+// virtual fd, driven by the EFD_VPOLL commands in an 8-byte write, or by
+// Debian libvpoll's ioctls (the events as the argument, the new set returned).
+constexpr unsigned long vpoll_ioc_add = _IO('^', 1);
+constexpr unsigned long vpoll_ioc_del = _IO('^', 2);
+
+int open_dev_vpoll()
+{
+	int fd = open("/dev/vpoll", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		die("open(/dev/vpoll)");
+	return fd;
+}
+
+struct module_channel : channel {
+	int fd;
+	bool by_ioctl;
+	explicit module_channel(bool ioctl_) : fd(open_dev_vpoll()), by_ioctl(ioctl_) {}
+	~module_channel() override { close(fd); }
+	int wait_fd() const override { return fd; }
+	void command(std::uint64_t cmd, unsigned long ioc)
+	{
+		// The ioctl's argument is an unsigned long: no stray upper bits.
+		if (by_ioctl ? ioctl(fd, ioc, static_cast<unsigned long>(EPOLLIN)) < 0
+			     : write(fd, &cmd, 8) != 8)
+			die("/dev/vpoll %s", by_ioctl ? "ioctl" : "write");
+	}
+	void set() override { command(EFD_VPOLL_ADDEVENTS | EPOLLIN, vpoll_ioc_add); }
+	void clear() override { command(EFD_VPOLL_DELEVENTS | EPOLLIN, vpoll_ioc_del); }
+};
+
+#ifdef HAVE_LIBVPOLL
+// Debian's libvpoll, kept in its socketpair emulation (the interposers at the
+// top): a socketpair per object, its other end in a table of the library;
+// ADD IN writes a byte to that end, DEL IN reads it.  Created showing
+// EPOLLOUT, as its documentation's example does (without EPOLLOUT,
+// vpoll_create writes into the socket until it is not writable).
+struct libvpoll_channel : channel {
+	int fd;
+	libvpoll_channel()
+	{
+		fd = vpoll_create(EPOLLOUT, FD_CLOEXEC);
+		if (fd < 0)
+			die("libvpoll vpoll_create");
+	}
+	~libvpoll_channel() override { vpoll_close(fd); }
+	int wait_fd() const override { return fd; }
+	void set() override
+	{
+		if (vpoll_ctl(fd, VPOLL_CTL_ADDEVENTS, EPOLLIN) < 0)
+			die("libvpoll ADD");
+	}
+	void clear() override
+	{
+		if (vpoll_ctl(fd, VPOLL_CTL_DELEVENTS, EPOLLIN) < 0)
+			die("libvpoll DEL");
+	}
+};
+#endif
+
+enum mech { m_vpoll, m_eventfd, m_pipe, m_socketpair, m_emulated, m_module_write, m_module_ioctl,
+	    m_libvpoll };
+const char *const mech_names[] = {"vpoll", "eventfd", "pipe", "socketpair", "emulated",
+				  "module-write", "module-ioctl", "libvpoll-emulated"};
+
+// This run's contenders: the first five always; the module's two when
+// /dev/vpoll exists, libvpoll when it was found at build time (main()).
+std::vector<int> mechs = {m_vpoll, m_eventfd, m_pipe, m_socketpair, m_emulated};
 
 std::unique_ptr<channel> make_channel(int m)
 {
 	switch (m) {
-	case 0: return std::make_unique<vpoll_channel>();
-	case 1: return std::make_unique<eventfd_channel>();
-	case 2: return std::make_unique<pipe_channel>();
-	case 3: return std::make_unique<socket_channel>();
+	case m_vpoll: return std::make_unique<vpoll_channel>();
+	case m_eventfd: return std::make_unique<eventfd_channel>();
+	case m_pipe: return std::make_unique<pipe_channel>();
+	case m_socketpair: return std::make_unique<socket_channel>();
+	case m_module_write: return std::make_unique<module_channel>(false);
+	case m_module_ioctl: return std::make_unique<module_channel>(true);
+#ifdef HAVE_LIBVPOLL
+	case m_libvpoll: return std::make_unique<libvpoll_channel>();
+#endif
 	default: return std::make_unique<emulated_channel>();
 	}
 }
@@ -427,7 +562,7 @@ void bench_setclear(json &out)
 	std::vector<int> eps;
 	std::vector<bench_case> cases;
 	for (int w = 0; w < 2; w++) {
-		for (int m = 0; m < n_mech; m++) {
+		for (int m : mechs) {
 			chans.push_back(make_channel(m));
 			channel *c = chans.back().get();
 			if (w) {
@@ -450,6 +585,7 @@ void bench_setclear(json &out)
 		}
 	}
 	run_interleaved(cases, opt.reps, opt.block_ms, opt.blocks);
+	const std::size_t nm = mechs.size();
 	out.comma();
 	out.key("setclear");
 	out.raw("[");
@@ -457,12 +593,12 @@ void bench_setclear(json &out)
 		const auto &c = cases[i];
 		out.comma();
 		out.raw("{");
-		out.key("mech"); out.str(mech_names[i % n_mech]);
-		out.raw(","); out.key("waiter"); out.str(i < n_mech ? "none" : "epoll");
+		out.key("mech"); out.str(mech_names[mechs[i % nm]]);
+		out.raw(","); out.key("waiter"); out.str(i < nm ? "none" : "epoll");
 		out.raw(","); out.key("iters"); out.num(static_cast<double>(c.iters));
 		out.raw(","); out.key("ns"); out.arr(c.ns);
 		out.raw("}");
-		note("  %-20s median %8.1f ns per set+clear", c.label.c_str(), median(c.ns));
+		note("  %-24s median %8.1f ns per set+clear", c.label.c_str(), median(c.ns));
 	}
 	out.raw("]");
 	for (int ep : eps)
@@ -522,7 +658,7 @@ void bench_handoff(json &out, bool cross)
 	std::vector<std::unique_ptr<pingpong>> pps;
 	std::vector<bench_case> cases;
 	for (int w = 0; w < (cross ? 1 : 2); w++)
-		for (int m = 0; m < n_mech; m++) {
+		for (int m : mechs) {
 			pps.push_back(std::make_unique<pingpong>(m, w == 0, cross ? 1 : 0));
 			pingpong *pp = pps.back().get();
 			bench_case bc;
@@ -543,12 +679,12 @@ void bench_handoff(json &out, bool cross)
 			v /= 2; // round trip -> one hand-off
 		out.comma();
 		out.raw("{");
-		out.key("mech"); out.str(mech_names[i % n_mech]);
+		out.key("mech"); out.str(mech_names[mechs[i % mechs.size()]]);
 		out.raw(","); out.key("wait"); out.str(pps[i]->use_epoll ? "epoll" : "poll");
 		out.raw(","); out.key("iters"); out.num(static_cast<double>(c.iters));
 		out.raw(","); out.key("ns"); out.arr(c.ns);
 		out.raw("}");
-		note("  %-16s median %8.1f ns per hand-off", c.label.c_str(), median(c.ns));
+		note("  %-24s median %8.1f ns per hand-off", c.label.c_str(), median(c.ns));
 	}
 	out.raw("]");
 }
@@ -630,43 +766,59 @@ struct objects {
 	virtual void destroy() = 0;
 };
 
+// The objects of one kind of virtual fd (a mechanism; the module's one kind
+// is m_module_write: how it is driven does not change what an open makes).
 struct fd_objects : objects {
 	int kind;
 	std::vector<int> fds;
 	std::vector<vpoll::eventfd_vpoll> emu;
+	std::vector<int> lib; // libvpoll's, closed with vpoll_close
 	explicit fd_objects(int k) : kind(k) {}
 	void create(long n) override
 	{
 		fds.reserve(static_cast<std::size_t>(n) * 2);
-		if (kind == 4)
+		if (kind == m_emulated)
 			emu.reserve(static_cast<std::size_t>(n));
+		if (kind == m_libvpoll)
+			lib.reserve(static_cast<std::size_t>(n));
 		for (long i = 0; i < n; i++) {
 			int p[2];
 			switch (kind) {
-			case 0:
+			case m_vpoll:
 				p[0] = eventfd(0, EFD_VPOLL | EFD_CLOEXEC | EFD_NONBLOCK);
 				if (p[0] < 0)
 					die("eventfd(EFD_VPOLL) #%ld", i);
 				fds.push_back(p[0]);
 				break;
-			case 1:
+			case m_eventfd:
 				p[0] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 				if (p[0] < 0)
 					die("eventfd #%ld", i);
 				fds.push_back(p[0]);
 				break;
-			case 2:
+			case m_pipe:
 				if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
 					die("pipe2 #%ld", i);
 				fds.push_back(p[0]);
 				fds.push_back(p[1]);
 				break;
-			case 3:
+			case m_socketpair:
 				if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, p) < 0)
 					die("socketpair #%ld", i);
 				fds.push_back(p[0]);
 				fds.push_back(p[1]);
 				break;
+			case m_module_write:
+				fds.push_back(open_dev_vpoll());
+				break;
+#ifdef HAVE_LIBVPOLL
+			case m_libvpoll:
+				p[0] = vpoll_create(EPOLLOUT, FD_CLOEXEC);
+				if (p[0] < 0)
+					die("libvpoll vpoll_create #%ld", i);
+				lib.push_back(p[0]);
+				break;
+#endif
 			default: {
 				std::error_code ec;
 				emu.emplace_back(vpoll::writable, EFD_CLOEXEC | EFD_NONBLOCK,
@@ -687,30 +839,58 @@ struct fd_objects : objects {
 		fds.shrink_to_fit();
 		emu.clear();
 		emu.shrink_to_fit();
+#ifdef HAVE_LIBVPOLL
+		// Newest first: libvpoll's table finds them sooner.
+		for (auto it = lib.rbegin(); it != lib.rend(); ++it)
+			vpoll_close(*it);
+#endif
+		lib.clear();
+		lib.shrink_to_fit();
 	}
 };
 
+const char *kind_name(int k)
+{
+	return k == m_module_write ? "module" : mech_names[k];
+}
+
+long total(const std::map<std::string, long> &caches)
+{
+	long t = 0;
+	for (auto &kv : caches)
+		t += kv.second;
+	return t;
+}
+
+// Slab: of /proc/meminfo, and the sum of every cache of /proc/slabinfo
+// (kmalloc-cg-* included: the module's objects are charged to the memory
+// cgroup, GFP_KERNEL_ACCOUNT, and come from those caches; eventfd's do not).
 void bench_memory(json &out)
 {
 	const long n = opt.mem_count;
-	const char *kinds[] = {"vpoll", "eventfd", "pipe", "socketpair", "emulated"};
+	std::vector<int> kinds;
+	for (int m : mechs)
+		if (m != m_module_ioctl)
+			kinds.push_back(m);
+	const int nk = static_cast<int>(kinds.size());
 	const int reps = opt.quick ? 1 : 3;
 	note("memory: %ld objects of each kind, %d reps", n, reps);
 	// Grow the fd table to its final size first (it never shrinks), and warm
 	// every cache once.
-	for (int k = 0; k < 5; k++) {
+	for (int k : kinds) {
 		fd_objects o(k);
-		o.create(k == 3 ? n : n / 10);
+		o.create(k == m_socketpair ? n : n / 10);
 		o.destroy();
 	}
 	struct sample {
-		double slab, unrecl, avail, fds;
+		double slab, slabinfo, unrecl, avail, fds;
 		std::map<std::string, long> caches;
 	};
-	std::vector<std::vector<sample>> res(5);
+	std::vector<std::vector<sample>> res(static_cast<std::size_t>(nk));
 	for (int r = 0; r < reps; r++) {
-		for (int j = 0; j < 5; j++) {
-			int k = (j + r) % 5;
+		for (int j = 0; j < nk; j++) {
+			const int ki = (j + r) % nk;
+			const int k = kinds[static_cast<std::size_t>(ki)];
 			fd_objects o(k);
 			settle();
 			auto m0 = read_meminfo();
@@ -725,6 +905,7 @@ void bench_memory(json &out)
 			sample s;
 			const double dn = static_cast<double>(n);
 			s.slab = static_cast<double>(m1["Slab"] - m0["Slab"]) / dn;
+			s.slabinfo = static_cast<double>(total(s1) - total(s0)) / dn;
 			s.unrecl = static_cast<double>(m1["SUnreclaim"] - m0["SUnreclaim"]) / dn;
 			s.avail = static_cast<double>(m0["MemAvailable"] - m1["MemAvailable"]) / dn;
 			s.fds = static_cast<double>(f1 - f0) / dn;
@@ -733,9 +914,10 @@ void bench_memory(json &out)
 				if (std::labs(d) >= n * 4)
 					s.caches[name] = d;
 			}
-			note("  %-10s slab %7.1f B (unreclaimable %7.1f), MemAvailable -%7.1f B, %.2f fds per object",
-			     kinds[k], s.slab, s.unrecl, s.avail, s.fds);
-			res[static_cast<std::size_t>(k)].push_back(std::move(s));
+			note("  %-17s slab %7.1f B (every cache of slabinfo %7.1f, unreclaimable %7.1f), "
+			     "MemAvailable -%7.1f B, %.2f fds per object",
+			     kind_name(k), s.slab, s.slabinfo, s.unrecl, s.avail, s.fds);
+			res[static_cast<std::size_t>(ki)].push_back(std::move(s));
 		}
 	}
 	out.comma();
@@ -743,19 +925,21 @@ void bench_memory(json &out)
 	out.raw("{");
 	out.key("count"); out.num(static_cast<double>(n));
 	out.raw(","); out.key("cases"); out.raw("[");
-	for (int k = 0; k < 5; k++) {
-		auto &v = res[static_cast<std::size_t>(k)];
-		std::vector<double> slab, unrecl, avail, fds;
+	for (int ki = 0; ki < nk; ki++) {
+		auto &v = res[static_cast<std::size_t>(ki)];
+		std::vector<double> slab, slabinfo, unrecl, avail, fds;
 		for (auto &s : v) {
 			slab.push_back(s.slab);
+			slabinfo.push_back(s.slabinfo);
 			unrecl.push_back(s.unrecl);
 			avail.push_back(s.avail);
 			fds.push_back(s.fds);
 		}
 		out.comma();
 		out.raw("{");
-		out.key("kind"); out.str(kinds[k]);
+		out.key("kind"); out.str(kind_name(kinds[static_cast<std::size_t>(ki)]));
 		out.raw(","); out.key("slab_bytes"); out.arr(slab);
+		out.raw(","); out.key("slabinfo_bytes"); out.arr(slabinfo);
 		out.raw(","); out.key("sunreclaim_bytes"); out.arr(unrecl);
 		out.raw(","); out.key("memavailable_bytes"); out.arr(avail);
 		out.raw(","); out.key("fds"); out.arr(fds);
@@ -1043,6 +1227,7 @@ void bench_fanout(json &out)
 
 int main(int argc, char **argv)
 {
+	in_main = true; // the interposers at the top now pass everything through
 	for (int i = 1; i < argc; i++) {
 		std::string a = argv[i];
 		if (a == "--quick") {
@@ -1068,6 +1253,7 @@ int main(int argc, char **argv)
 		}
 	}
 	setvbuf(stdout, nullptr, _IOLBF, 0);
+	std::string libvpoll_fd; // what libvpoll's fd is, or empty: no libvpoll row
 
 	// Probe: the native backend must be there (the patched kernel).
 	int probe = eventfd(0, EFD_VPOLL);
@@ -1076,6 +1262,35 @@ int main(int argc, char **argv)
 		return 77;
 	}
 	close(probe);
+
+	// The module's rows need /dev/vpoll (bench/run-bench --module KO loads it).
+	if (access("/dev/vpoll", R_OK | W_OK) == 0) {
+		mechs.push_back(m_module_write);
+		mechs.push_back(m_module_ioctl);
+	} else {
+		note("module rows skipped: /dev/vpoll: %s (the vpoll module is not loaded: "
+		     "bench/run-bench --module VPOLL.KO)", std::strerror(errno));
+	}
+#ifdef HAVE_LIBVPOLL
+	// libvpoll must have taken its emulation: its fd is one end of a socketpair.
+	{
+		int fd = vpoll_create(EPOLLOUT, FD_CLOEXEC);
+		char path[64], link[64] = "";
+		std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if (fd < 0 || readlink(path, link, sizeof(link) - 1) < 0)
+			die("libvpoll: vpoll_create or %s", path);
+		vpoll_close(fd);
+		if (std::strncmp(link, "socket:", 7) != 0)
+			die("libvpoll did not take its emulation: its fd is %s", link);
+		note("libvpoll: eventfd(EFD_VPOLL) refused %d time(s) and open(/dev/vpoll) %d time(s) "
+		     "before main(); its fd is %s: the socketpair emulation",
+		     refused_efd_vpoll, refused_dev_vpoll, link);
+		mechs.push_back(m_libvpoll);
+		libvpoll_fd = link;
+	}
+#else
+	note("libvpoll row skipped: libvpoll-dev was not found when vpoll-bench was built");
+#endif
 
 	// 100,000 socketpairs are 200,000 fds.
 	write_file("/proc/sys/fs/nr_open", "2097152");
@@ -1098,6 +1313,9 @@ int main(int argc, char **argv)
 	out.raw(","); out.key("block_ms"); out.num(opt.block_ms);
 	out.raw(","); out.key("tsc_ghz"); out.num(1 / ns_per_tick);
 	out.raw(","); out.key("quick"); out.raw(opt.quick ? "true" : "false");
+	out.raw(","); out.key("module");
+	out.raw(std::find(mechs.begin(), mechs.end(), m_module_write) != mechs.end() ? "true" : "false");
+	out.raw(","); out.key("libvpoll_fd"); out.str(libvpoll_fd);
 	note("vpoll-bench on %s %s, %ld CPUs, %d reps of %d blocks of %.2f ms", u.sysname, u.release,
 	     sysconf(_SC_NPROCESSORS_ONLN), opt.reps, opt.blocks, opt.block_ms);
 
