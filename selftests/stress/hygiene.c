@@ -128,7 +128,7 @@ static long long churn_fds(long long total, int batch)
 		pthread_t t;
 
 		for (i = 0; i < n; i++) {
-			fds[i] = sys_eventfd2(i & 1 ? EPOLLOUT : 0, EFD_VPOLL | EFD_CLOEXEC);
+			fds[i] = vpoll_new(i & 1 ? EPOLLOUT : 0);
 			if (fds[i] < 0) {
 				errors++;
 				n = i;

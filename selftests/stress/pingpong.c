@@ -100,7 +100,11 @@ int cmd_pingpong(const struct options *o)
 			continue;
 		memset(&a, 0, sizeof(a));
 		a.fam = f;
-		a.fd = sys_eventfd2(0, EFD_VPOLL | EFD_CLOEXEC);
+		a.fd = vpoll_new(0);
+		if (a.fd < 0) {
+			tap_result(0, "%s: no vpoll object: %s", family_name[f], strerror(errno));
+			continue;
+		}
 		a.count = count;
 		a.timeout_ms = timeout_ms;
 		a.cpu = smp ? 0 : -1;

@@ -265,7 +265,7 @@ static void *churn(void *p)
 			pthread_join(t, NULL);
 			break;
 		case 1:	/* a new vpoll fd in epoll, closed while epoll_wait sleeps */
-			fd = sys_eventfd2(EPOLLOUT, EFD_VPOLL | EFD_CLOEXEC);
+			fd = vpoll_new(EPOLLOUT);
 			ep = epoll_create1(EPOLL_CLOEXEC);
 			fd2 = dup(sfds[j]);
 			if (fd < 0 || ep < 0 || fd2 < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) ||
@@ -408,7 +408,7 @@ int cmd_stress(const struct options *o)
 	if (sh == MAP_FAILED)
 		return 1;
 	for (j = 0; j < NFD; j++) {
-		sfds[j] = sys_eventfd2(0, EFD_VPOLL | EFD_CLOEXEC);
+		sfds[j] = vpoll_new(0);
 		if (sfds[j] < 0)
 			return 1;
 	}

@@ -20,6 +20,10 @@
 
 #define MAXWRITERS	16	/* stress: writers in both processes together */
 
+/* --device: the objects are opens of the vpoll module's device (module/vpoll.c). */
+#define VPOLL_DEVICE	"/dev/vpoll"
+extern int use_device;
+
 struct options {
 	int seconds;		/* stress */
 	int wpp;		/* stress: writers per process */
@@ -34,16 +38,19 @@ struct options {
 };
 
 void usage(void) __attribute__((noreturn));
-void parse_options(int argc, char **argv, struct options *o);
+int parse_global(int argc, char **argv);
+void parse_options(int argc, char **argv, int first, struct options *o);
 
 extern int tap_n, tap_failed;
 void tap_result(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tap_skip(const char *what, const char *why);
 void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 double now(void);
 void sleep_ms(int ms);
 uint64_t rnd_next(uint64_t *s);
-int have_vpoll(void);
+const char *vpoll_missing(void);
+int vpoll_new(uint32_t events);
 
 /* waiters.c: one waiter of any family on up to MAXW fds */
 
