@@ -721,7 +721,7 @@ std::map<std::string, long> read_slabinfo()
 	std::map<std::string, long> m;
 	FILE *f = std::fopen("/proc/slabinfo", "re");
 	if (!f)
-		return m;
+		die("/proc/slabinfo");
 	char line[512];
 	const long page = sysconf(_SC_PAGESIZE);
 	while (std::fgets(line, sizeof(line), f)) {

@@ -4,8 +4,11 @@
  * tests/vm-module-stress's refused unload.
  *
  * Opens /dev/vpoll, starts a thread in poll(2) for POLLIN on it, and once that
- * thread sleeps in the system call (/proc/self/task/TID/syscall) prints
- * "ready" and waits for a line (or EOF) on stdin. Then it ADDs EPOLLIN on its
+ * thread sleeps in the system call (/proc/self/task/TID/syscall) asks the
+ * kernel to unload the module, delete_module("vpoll", O_NONBLOCK), which must
+ * fail with EWOULDBLOCK (kmod's rmmod would stop at the reference count in
+ * sysfs without asking), prints "ready" with the answer and waits for a line
+ * (or EOF) on stdin. Then it ADDs EPOLLIN on its
  * own descriptor and wants the thread back from poll with POLLIN within 10 s.
  * Prints what happened; exit 0, or 1 when a step failed.
  *
@@ -61,8 +64,8 @@ int main(void)
 	pthread_t t;
 	char line[16];
 	pid_t tid;
-	long nr = -1;
-	int i, err;
+	long nr = -1, unload;
+	int i, err, unload_err;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	p.fd = syscall(SYS_openat, AT_FDCWD, "/dev/vpoll", O_RDWR | O_CLOEXEC);
@@ -86,7 +89,12 @@ int main(void)
 		printf("vpoll_hold: the thread did not sleep in poll (system call %ld)\n", nr);
 		return 1;
 	}
-	printf("ready: thread %d asleep in poll (system call %ld) on /dev/vpoll\n", (int)tid, nr);
+	errno = 0;
+	unload = syscall(__NR_delete_module, "vpoll", O_NONBLOCK);
+	unload_err = errno;
+	printf("ready: thread %d asleep in poll (system call %ld) on /dev/vpoll; delete_module(\"vpoll\", O_NONBLOCK): %s\n",
+	       (int)tid, nr, unload == 0 ? "0 (unloaded)" :
+	       unload_err == EWOULDBLOCK ? "EWOULDBLOCK" : strerror(unload_err));
 
 	if (!fgets(line, sizeof(line), stdin) && ferror(stdin)) {
 		printf("vpoll_hold: stdin: %s\n", strerror(errno));
