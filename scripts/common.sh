@@ -15,10 +15,13 @@
 #                             with quilt; .vpoll-base and .vpoll-series say what it carries
 #   tree/SERIES.lock          exclusive while extracting or applying, shared while building
 #   build/SERIES/VARIANT/     O= build directories (VARIANT: vm, debug, the check builds)
+#   build/liburing-2.15/      scripts/liburing-build: liburing with patches/liburing, built
+#   build/sparse-0.6.5~rc1/   scripts/sparse-build: the sparse of the kbuild checks
 #   git/SERIES/               the git tree scripts/series-sync makes of the pristine source
 #   ccache/ logs/ clean-system/ kvm-probe
 #   apt/ debian/              scripts/debian-fetch: its private apt configuration and lists, and
-#                             the pinned Debian packages it downloads
+#                             the pinned Debian packages it downloads (and the upstream sources
+#                             of liburing and sparse, extracted: debian/PACKAGE-VERSION/)
 # KERNEL_TREE=DIR builds DIR as it is (it must carry the patches already) into build/custom-HASH/.
 
 VPOLL_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
